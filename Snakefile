@@ -1,0 +1,26 @@
+# XAUG + LRP study: from event generation to relevance tables, plots and a report.
+# Quick start: `make run` (the default study) and `make test`. See README.md.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/toy.smk"
+include: "workflow/rules/dataset.smk"
+include: "workflow/rules/training.smk"
+include: "workflow/rules/relevance.smk"
+include: "workflow/rules/summary.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

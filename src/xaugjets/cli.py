@@ -1,0 +1,261 @@
+"""Command-line entry points, one sub-command per workflow stage.
+
+Snakemake rules call these through ``scripts/<stage>.py``; they work the same by hand, e.g.
+``python scripts/train.py --dataset results/toy/dataset.h5 --model cnn2d --seed 1 --outdir /tmp/m``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def _quiet() -> None:
+    """Silence library chatter that would drown the progress lines in job logs."""
+    warnings.filterwarnings("ignore", message=".*padding='same' with even kernel.*")
+    warnings.filterwarnings("ignore", message=".*did not already require gradients.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    logging.getLogger("lightning.fabric").setLevel(logging.WARNING)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_toy(args: argparse.Namespace) -> None:
+    from . import io, toy
+    from .seeds import derive_seed
+
+    seed = derive_seed(args.seed, "toy", args.process, args.shard)
+    start = time.perf_counter()
+    jets = toy.generate(args.jets, args.process == "signal", seed, args.grid, args.overlap)
+    jets.provenance = io.provenance(sample="toy", process=args.process, shard=args.shard, seed=seed,
+                                    base_seed=args.seed, overlap=args.overlap, grid=args.grid)
+    io.write_jets(args.output, jets)
+    _log(f"toy {args.process} shard {args.shard}: {len(jets)} jets, seed {seed}, cutflow {jets.cutflow} "
+         f"({time.perf_counter() - start:.2f} s)")
+
+
+def cmd_dataset(args: argparse.Namespace) -> None:
+    from . import io
+    from .datasets import build_dataset, load_shards
+
+    fractions = dict(zip(("train", "val", "test"), args.fractions, strict=True))
+    jets = load_shards(args.inputs)
+    jets, extra, attrs = build_dataset(jets, fractions, args.seed, args.clip_sigma, json.loads(args.windows),
+                                       args.xaug_inputs)
+    jets.provenance = io.provenance(inputs=list(args.inputs), seed=args.seed, fractions=fractions,
+                                    clip_sigma=args.clip_sigma, shards=jets.provenance["shards"])
+    io.write_jets(args.output, jets, extra, attrs)
+    _log(f"dataset {args.output}: cutflow {json.dumps(jets.cutflow)}")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from .training import TrainSettings, train
+
+    settings = TrainSettings(max_epochs=args.max_epochs, patience=args.patience, batch_size=args.batch_size,
+                             learning_rate=args.learning_rate, dropout=args.dropout, threads=args.threads,
+                             accelerator=args.accelerator)
+    metrics = train(args.dataset, args.model, args.seed, args.outdir, settings)
+    _log(f"{args.model} seed {args.seed}: AUC {metrics['auc']:.4f} after {metrics['epochs']} epochs "
+         f"on {metrics['device']} ({metrics['train_seconds']:.1f} s)")
+
+
+def cmd_relevance(args: argparse.Namespace) -> None:
+    from . import io
+    from .datasets import read_dataset
+    from .models import load_model
+    from .relevance import run_relevance
+    from .runtime import pin_threads, resolve_device
+
+    pin_threads(args.threads)
+    device = resolve_device(args.accelerator)
+    net = load_model(args.model_file)
+    arrays, attrs = read_dataset(args.dataset, "test", args.max_events)
+    start = time.perf_counter()
+    out, summary = run_relevance(net, arrays, attrs, args.rule, args.epsilon, args.batch_size, device)
+    summary["seconds"] = time.perf_counter() - start
+    summary["device"] = device.type
+    io.write_h5(args.output, out, {"summary": summary})
+    _log(f"{net.name} {args.rule}: {summary['n_events']} events on {device.type}; relative deviation of "
+         f"Σ relevance from the logit: median {summary['conservation_median']:.3g}, "
+         f"max {summary['conservation_max']:.3g}")
+
+
+def cmd_relevance_summary(args: argparse.Namespace) -> None:
+    """Table over seeds, then its plots, in one process (one model and rule)."""
+    from . import plots
+    from .aggregation import relevance_table, to_markdown
+    from .datasets import read_dataset
+    from .io import atomic_path, read_h5
+
+    table = relevance_table(args.inputs)
+    with atomic_path(args.csv) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    with atomic_path(args.markdown) as tmp:
+        tmp.write_text(f"# {args.title}\n\n" + to_markdown(table))
+    _log(table.to_string())
+
+    out = Path(args.plots)
+    plots.relevance_bars(table, args.title, out / "relevance_bars")
+    files = [read_h5(p) for p in args.inputs]
+    arrays0, attrs0 = files[0]
+    if "mean_image_relevance" in arrays0:
+        data, _ = read_dataset(args.dataset, "test")
+        mean_image = np.stack([data["image"][data["label"] == c].mean(axis=0) for c in (0, 1)])
+        mean_relevance = np.mean([a["mean_image_relevance"] for a, _ in files], axis=0)
+        plots.image_heatmaps(mean_image, mean_relevance, args.title, out / "image_relevance")
+    if "xaug_relevance" in arrays0:
+        plots.relevance_profiles(np.concatenate([a["xaug"] for a, _ in files]),
+                                 np.concatenate([a["xaug_relevance"] for a, _ in files]),
+                                 np.concatenate([a["label"] for a, _ in files]),
+                                 attrs0["summary"]["xaug_inputs"], args.title, out / "xaug_profiles")
+
+
+def cmd_performance(args: argparse.Namespace) -> None:
+    from .aggregation import load_metrics, performance_table, to_markdown, xaug_gain_table
+    from .io import atomic_path
+
+    metrics = load_metrics(args.inputs)
+    for table, csv, md, title in (
+        (performance_table(metrics, args.models), args.csv, args.markdown, "Performance (mean ± std over seeds)"),
+        (xaug_gain_table(metrics), args.gain_csv, args.gain_markdown, "XAUG efficiency gain (paired by seed)"),
+    ):
+        with atomic_path(csv) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6g")
+        with atomic_path(md) as tmp:
+            tmp.write_text(f"# {title}\n\n" + to_markdown(table))
+        _log(table.to_string())
+
+
+def cmd_plot_summary(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from . import plots
+    from .datasets import read_dataset
+
+    scores: dict[str, list] = {}
+    histories: dict[str, list] = {}
+    for path in args.runs:  # .../{model}/seed{seed}
+        model = Path(path).parent.name
+        scores.setdefault(model, []).append(pd.read_csv(Path(path) / "scores.csv"))
+        histories.setdefault(model, []).append(pd.read_csv(Path(path) / "history.csv"))
+    out = Path(args.outdir)
+    plots.roc_bands(scores, out / "roc")
+    plots.training_curves(histories, out / "training_curves")
+    data, attrs = read_dataset(args.dataset)
+    plots.variable_distributions(data["xaug"], data["label"], data["weight"], attrs["xaug_names"],
+                                 out / "xaug_distributions")
+
+
+def cmd_provenance(args: argparse.Namespace) -> None:
+    from .config import config_hash
+    from .io import provenance, write_json
+
+    config = json.loads(args.config)
+    write_json(args.output, provenance(config=config, config_hash=config_hash(config), sample=args.sample))
+
+
+def _common_runtime(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=int, default=1, help="torch threads (fixed for reproducibility)")
+    p.add_argument("--accelerator", choices=["auto", "cpu", "gpu"], default="auto",
+                   help="auto: CUDA when present; cpu: force the CPU")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xaugjets", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands: dict[str, Callable[[argparse.Namespace], None]] = {}
+
+    def add(name: str, func: Callable[[argparse.Namespace], None], help_: str) -> argparse.ArgumentParser:
+        commands[name] = func
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("toy", cmd_toy, "Generate one seeded shard of toy jets of one class.")
+    p.add_argument("--process", choices=["signal", "background"], required=True)
+    p.add_argument("--shard", type=int, required=True)
+    p.add_argument("--jets", type=int, required=True)
+    p.add_argument("--grid", type=int, default=16)
+    p.add_argument("--overlap", type=int, default=0)
+    p.add_argument("--seed", type=int, required=True, help="base seed; the shard seed is derived from it")
+    p.add_argument("--output", required=True)
+
+    p = add("dataset", cmd_dataset, "Merge jet shards, select, balance, split and scale into a dataset file.")
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("--output", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--fractions", type=float, nargs=3, default=[0.6, 0.2, 0.2], metavar=("TRAIN", "VAL", "TEST"))
+    p.add_argument("--clip-sigma", type=float, default=3.0)
+    p.add_argument("--xaug-inputs", nargs="*", default=[])
+    p.add_argument("--windows", default="{}", help='JSON, e.g. \'{"m_sd": [50, 150]}\'')
+
+    p = add("train", cmd_train, "Train one network with one seed.")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--outdir", required=True)
+    p.add_argument("--max-epochs", type=int, default=12)
+    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--dropout", type=float, default=0.2)
+    _common_runtime(p)
+
+    p = add("relevance", cmd_relevance, "Run LRP with one rule on the test split for one trained network.")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--model-file", required=True)
+    p.add_argument("--rule", required=True)
+    p.add_argument("--epsilon", type=float, default=0.1)
+    p.add_argument("--max-events", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--output", required=True)
+    _common_runtime(p)
+
+    p = add("relevance-summary", cmd_relevance_summary,
+            "Mean normalized relevance table over seeds (CSV + Markdown) and its plots.")
+    p.add_argument("inputs", nargs="+", help="relevance files of one model and rule, one per seed")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--markdown", required=True)
+    p.add_argument("--dataset", required=True, help="for the mean images per class")
+    p.add_argument("--plots", required=True, help="output folder for the plots")
+    p.add_argument("--title", default="Mean normalized relevance")
+
+    p = add("performance", cmd_performance, "Performance and XAUG-gain tables from metrics.json files.")
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("--models", nargs="+", required=True)
+    p.add_argument("--csv", required=True)
+    p.add_argument("--markdown", required=True)
+    p.add_argument("--gain-csv", required=True)
+    p.add_argument("--gain-markdown", required=True)
+
+    p = add("plot-summary", cmd_plot_summary, "ROC bands, training curves and XAUG distributions.")
+    p.add_argument("runs", nargs="+", help="training output folders .../{model}/seed{seed}")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--outdir", required=True)
+
+    p = add("provenance", cmd_provenance, "Record config, its hash, versions and git commit.")
+    p.add_argument("--config", required=True, help="the resolved config as JSON")
+    p.add_argument("--sample", required=True)
+    p.add_argument("--output", required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    _quiet()
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

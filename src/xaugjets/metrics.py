@@ -1,0 +1,48 @@
+"""Tagger performance figures (SPEC §8) from scores and labels, with optional event weights."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SIGNAL_EFFICIENCIES = (0.3, 0.5)
+BACKGROUND_EFFICIENCIES = (1e-2, 1e-1)
+
+
+def roc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None
+        ) -> tuple[np.ndarray, np.ndarray]:
+    """(εB, εS) at every distinct score threshold, starting at (0, 0); tied scores form one point.
+
+    Plain numpy (no scikit-learn import) so that short plotting jobs start fast.
+    """
+    weights = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=np.float64)
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    sorted_scores = np.asarray(scores)[order]
+    is_sig = np.asarray(labels)[order] == 1
+    w = weights[order]
+    sig = np.cumsum(np.where(is_sig, w, 0.0))
+    bkg = np.cumsum(np.where(is_sig, 0.0, w))
+    last_of_tie = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(sorted_scores) - 1]
+    sig = np.r_[0.0, sig[last_of_tie]]
+    bkg = np.r_[0.0, bkg[last_of_tie]]
+    return bkg / bkg[-1], sig / sig[-1]
+
+
+def auc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Area under the (εB, εS) curve; ties count one half, as in the Mann-Whitney statistic."""
+    eff_bkg, eff_sig = roc(labels, scores, weights)
+    return float(np.sum(np.diff(eff_bkg) * 0.5 * (eff_sig[1:] + eff_sig[:-1])))
+
+
+def performance(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None
+                ) -> dict[str, float]:
+    """AUC, rejection 1/εB at fixed εS, and εS at fixed εB (linear interpolation along the ROC)."""
+    eff_bkg, eff_sig = roc(labels, scores, weights)
+    out = {"auc": auc(labels, scores, weights)}
+    for target in SIGNAL_EFFICIENCIES:
+        bkg = float(np.interp(target, eff_sig, eff_bkg))
+        # A perfectly clean selection has infinite rejection; cap it at 1 / (one background jet).
+        floor = 1.0 / max(int((labels == 0).sum()), 1)
+        out[f"rej{int(target * 100)}"] = 1.0 / max(bkg, floor)
+    for target in BACKGROUND_EFFICIENCIES:
+        out[f"eff_at_bkg{target:.0e}".replace("e-0", "e-")] = float(np.interp(target, eff_bkg, eff_sig))
+    return out

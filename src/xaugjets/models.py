@@ -1,0 +1,115 @@
+"""The study's networks (SPEC §6), written so that every LRP rule applies cleanly.
+
+LRP constraints: every module is used exactly once (separate ReLU instances), flattening is a reshape
+rather than ``nn.Flatten``, no in-place operations, and the XAUG vector joins by concatenation right
+after the flatten so relevance flows to it through the first dense layer alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+MODEL_INPUTS: dict[str, tuple[str, ...]] = {
+    "cnn2d": ("image",),
+    "cnn2d_xaug": ("image", "xaug"),
+    "cnn1d": ("particles",),
+    "cnn1d_xaug": ("particles", "xaug"),
+    "xaug_dnn": ("xaug",),
+}
+MODELS = tuple(MODEL_INPUTS)
+
+
+def dense_head(n_in: int) -> nn.Sequential:
+    """The shared dense head: n_in -> 64 -> 128 -> 1 logit."""
+    return nn.Sequential(nn.Linear(n_in, 64), nn.ReLU(), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 1))
+
+
+class TaggerNet(nn.Module):
+    """A feature extractor (or none), optional XAUG concatenation, dense head; one signal logit."""
+
+    def __init__(self, name: str, inputs: tuple[str, ...], extractor: nn.Module | None, n_flat: int,
+                 n_xaug: int, dropout: float) -> None:
+        super().__init__()
+        self.name = name
+        self.inputs = inputs
+        self.extractor = extractor
+        self.head_dropout = nn.Dropout(dropout)
+        self.head = dense_head(n_flat + (n_xaug if "xaug" in inputs else 0))
+
+    def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        parts = []
+        if self.extractor is not None:
+            features = self.extractor(tensors[0])
+            parts.append(features.reshape(features.shape[0], -1))
+        if "xaug" in self.inputs:
+            parts.append(tensors[-1])
+        joined = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        return self.head(self.head_dropout(joined)).squeeze(-1)
+
+
+def cnn2d_extractor(grid: int, dropout: float) -> tuple[nn.Module, int]:
+    layers = nn.Sequential(
+        nn.Conv2d(1, 32, 5, padding="same"), nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding="same"), nn.ReLU(),
+        nn.Conv2d(32, 32, 2, padding="same"), nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.MaxPool2d(2),
+    )
+    return layers, 32 * (grid // 2) ** 2
+
+
+def cnn1d_extractor(n_features: int, n_particles: int, dropout: float) -> tuple[nn.Module, int]:
+    layers = nn.Sequential(
+        nn.Conv1d(n_features, 64, 3, padding="same"), nn.ReLU(),
+        nn.Conv1d(64, 64, 1), nn.ReLU(),
+        nn.MaxPool1d(2),
+        nn.Conv1d(64, 32, 3, padding="same"), nn.ReLU(),
+        nn.Conv1d(32, 32, 1), nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.MaxPool1d(2),
+    )
+    return layers, 32 * (n_particles // 4)
+
+
+def build_model(name: str, grid: int, n_particles: int, n_particle_features: int, n_xaug: int,
+                dropout: float = 0.2) -> TaggerNet:
+    """Construct model ``name`` for inputs of the given shapes."""
+    if name not in MODEL_INPUTS:
+        raise ValueError(f"unknown model {name!r}; choose from {list(MODELS)}")
+    inputs = MODEL_INPUTS[name]
+    extractor: nn.Module | None = None
+    n_flat = 0
+    if inputs[0] == "image":
+        extractor, n_flat = cnn2d_extractor(grid, dropout)
+    elif inputs[0] == "particles":
+        extractor, n_flat = cnn1d_extractor(n_particle_features, n_particles, dropout)
+    return TaggerNet(name, inputs, extractor, n_flat, n_xaug, dropout)
+
+
+def input_tensors(arrays: dict, inputs: Sequence[str]) -> tuple[torch.Tensor, ...]:
+    """Network inputs from dataset arrays: images get a channel axis, particle lists go channels-first."""
+    out = []
+    for key in inputs:
+        if key == "image":
+            out.append(torch.as_tensor(arrays["image"], dtype=torch.float32).unsqueeze(1))
+        elif key == "particles":
+            out.append(torch.as_tensor(arrays["particles_scaled"], dtype=torch.float32).transpose(1, 2))
+        else:
+            out.append(torch.as_tensor(arrays["xaug_scaled"], dtype=torch.float32))
+    return tuple(out)
+
+
+def load_model(path: str) -> TaggerNet:
+    """Rebuild a trained network from ``model.pt`` without unpickling arbitrary objects."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"model file is missing: {path}") from err
+    except Exception as err:
+        raise OSError(f"cannot read model file {path}: {err}") from err
+    net = build_model(payload["model"], dropout=payload["dropout"], **payload["shapes"])
+    net.load_state_dict(payload["state_dict"])
+    return net.eval()

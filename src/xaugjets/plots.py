@@ -1,0 +1,164 @@
+"""Publication plots (PNG + PDF): relevance bars, image/relevance heatmaps, ROC bands, training curves,
+relevance profiles and expert-variable distributions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
+from .metrics import roc  # noqa: E402
+
+sns.set_theme(style="ticks", context="paper", font_scale=1.1)
+CLASS_NAMES = {1: "signal", 0: "background"}
+CLASS_COLORS = {1: "#d62728", 0: "#1f77b4"}
+
+
+def save(fig: plt.Figure, base: str | Path) -> list[Path]:
+    """Write ``base``.png and ``base``.pdf atomically and close the figure."""
+    written = []
+    for ext in ("png", "pdf"):
+        path = Path(f"{base}.{ext}")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+        written.append(path)
+    plt.close(fig)
+    return written
+
+
+def relevance_bars(table: pd.DataFrame, title: str, base: str | Path) -> None:
+    """Mean normalized relevance per feature with the seed spread as error bars, per class and overall."""
+    long = pd.concat([
+        pd.DataFrame({"feature": table["feature"], "value": table[f"mean{s}"], "err": table[f"std{s}"],
+                      "class": label})
+        for s, label in (("", "all"), ("_sig", "signal"), ("_bkg", "background"))
+    ])
+    features = list(table["feature"])
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(features) + 2), 3.6))
+    width = 0.27
+    x = np.arange(len(features))
+    for i, (label, color) in enumerate((("all", "0.35"), ("signal", CLASS_COLORS[1]),
+                                        ("background", CLASS_COLORS[0]))):
+        sub = long[long["class"] == label].set_index("feature").loc[features]
+        ax.bar(x + (i - 1) * width, sub["value"], width, yerr=sub["err"], capsize=2, color=color, label=label)
+    ax.set_xticks(x, features, rotation=45, ha="right")
+    ax.set_ylabel("mean normalized relevance")
+    ax.set_yscale("log" if (table["mean"] > 0).all() and table["mean"].max() > 30 * table["mean"].min()
+                  else "linear")
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize="small")
+    sns.despine(fig)
+    save(fig, base)
+
+
+def image_heatmaps(mean_image: np.ndarray, mean_relevance: np.ndarray, title: str, base: str | Path) -> None:
+    """Rows: true class; columns: mean image (pT fraction, log colour) and mean normalized relevance."""
+    fig, axes = plt.subplots(2, 2, figsize=(7.5, 6.5), constrained_layout=True)
+    limit = float(np.abs(mean_relevance).max()) or 1.0
+    for row, label in enumerate((1, 0)):
+        img = axes[row, 0].imshow(np.maximum(mean_image[label], 1e-6), origin="lower", cmap="viridis",
+                                  norm=matplotlib.colors.LogNorm(vmin=1e-4, vmax=max(mean_image.max(), 1e-3)))
+        fig.colorbar(img, ax=axes[row, 0], label="mean pT fraction")
+        rel = axes[row, 1].imshow(mean_relevance[label], origin="lower", cmap="RdBu_r", vmin=-limit, vmax=limit)
+        fig.colorbar(rel, ax=axes[row, 1], label="mean normalized relevance")
+        axes[row, 0].set_ylabel(CLASS_NAMES[label])
+        for ax in axes[row]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_title("mean image")
+    axes[0, 1].set_title("mean relevance")
+    fig.suptitle(title)
+    save(fig, base)
+
+
+def roc_bands(scores: Mapping[str, Sequence[pd.DataFrame]], base: str | Path) -> None:
+    """Background rejection vs signal efficiency; line = mean over seeds, band = ± std."""
+    grid = np.linspace(0.05, 1.0, 200)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for model, frames in scores.items():
+        curves = []
+        for frame in frames:
+            eff_bkg, eff_sig = roc(frame["label"].to_numpy(), frame["logit"].to_numpy(), frame["weight"].to_numpy())
+            floor = 1.0 / max(int((frame["label"] == 0).sum()), 1)
+            curves.append(1.0 / np.maximum(np.interp(grid, eff_sig, eff_bkg), floor))
+        curves_arr = np.array(curves)
+        mean, std = curves_arr.mean(axis=0), curves_arr.std(axis=0)
+        (line,) = ax.plot(grid, mean, label=f"{model} ({len(frames)} seeds)")
+        ax.fill_between(grid, np.maximum(mean - std, 1), mean + std, color=line.get_color(), alpha=0.25)
+    ax.set_yscale("log")
+    ax.set_xlabel(r"signal efficiency $\varepsilon_S$")
+    ax.set_ylabel(r"background rejection $1/\varepsilon_B$")
+    ax.legend(frameon=False, fontsize="small")
+    sns.despine(fig)
+    save(fig, base)
+
+
+def training_curves(histories: Mapping[str, Sequence[pd.DataFrame]], base: str | Path) -> None:
+    """Training and validation loss per epoch for every model and seed."""
+    fig, axes = plt.subplots(1, len(histories), figsize=(3.2 * len(histories), 3), sharey=True, squeeze=False)
+    for ax, (model, frames) in zip(axes[0], histories.items(), strict=True):
+        for i, frame in enumerate(frames):
+            epoch = frame["epoch"] + 1
+            ax.plot(epoch, frame["train_loss"], color="C0", alpha=0.8, label="train" if i == 0 else None)
+            ax.plot(epoch, frame["val_loss"], color="C1", alpha=0.8, ls="--", label="validation" if i == 0 else None)
+        ax.set_title(model)
+        ax.set_xlabel("epoch")
+        ax.set_yscale("log")
+    axes[0, 0].set_ylabel("weighted BCE loss")
+    axes[0, 0].legend(frameon=False, fontsize="small")
+    sns.despine(fig)
+    save(fig, base)
+
+
+def relevance_profiles(values: np.ndarray, relevance: np.ndarray, labels: np.ndarray, names: Sequence[str],
+                       title: str, base: str | Path, bins: int = 10) -> None:
+    """Mean signed normalized relevance of each XAUG variable in bins of its (scaled) value, by class."""
+    fig, axes = plt.subplots(1, len(names), figsize=(2.8 * len(names), 2.8), sharey=True, squeeze=False)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    for k, (ax, name) in enumerate(zip(axes[0], names, strict=True)):
+        for label in (1, 0):
+            sel = labels == label
+            idx = np.clip(np.digitize(values[sel, k], edges) - 1, 0, bins - 1)
+            total = np.bincount(idx, weights=relevance[sel, k], minlength=bins)
+            count = np.bincount(idx, minlength=bins)
+            mean = np.divide(total, count, out=np.full(bins, np.nan), where=count > 0)
+            ax.plot(centres, mean, marker="o", ms=3, color=CLASS_COLORS[label], label=CLASS_NAMES[label])
+        ax.axhline(0, color="0.6", lw=0.8)
+        ax.set_xlabel(f"{name} (scaled)")
+    axes[0, 0].set_ylabel("mean signed norm. relevance")
+    axes[0, 0].legend(frameon=False, fontsize="small")
+    fig.suptitle(title)
+    sns.despine(fig)
+    save(fig, base)
+
+
+def variable_distributions(xaug: np.ndarray, labels: np.ndarray, weights: np.ndarray, names: Sequence[str],
+                           base: str | Path) -> None:
+    """Normalized distributions of every expert variable, signal vs background."""
+    ncol = min(6, len(names))
+    nrow = int(np.ceil(len(names) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol, 2.2 * nrow), squeeze=False)
+    for ax, (k, name) in zip(axes.flat, enumerate(names)):
+        finite = np.isfinite(xaug[:, k])
+        low, high = np.percentile(xaug[finite, k], [0.5, 99.5])
+        edges = np.linspace(low, high if high > low else low + 1, 41)
+        for label in (1, 0):
+            sel = finite & (labels == label)
+            ax.hist(np.clip(xaug[sel, k], edges[0], edges[-1]), bins=edges, weights=weights[sel], density=True,
+                    histtype="step", color=CLASS_COLORS[label], label=CLASS_NAMES[label])
+        ax.set_xlabel(name)
+        ax.set_yticks([])
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(frameon=False, fontsize="x-small")
+    fig.tight_layout()
+    save(fig, base)

@@ -1,0 +1,172 @@
+"""Training one network for one seed with PyTorch Lightning, deterministically.
+
+The checkpoint we keep is our own ``model.pt`` (state dict + build arguments), written atomically and
+loadable with ``torch.load(..., weights_only=True)``; Lightning's own checkpointing is switched off so an
+interrupted job leaves nothing that looks like a finished model.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping
+from torch.utils.data import DataLoader, TensorDataset
+
+from .datasets import read_dataset
+from .io import atomic_path, write_json
+from .metrics import auc, performance
+from .models import MODEL_INPUTS, TaggerNet, build_model, input_tensors
+from .runtime import pin_threads, resolve_device
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    max_epochs: int = 20
+    patience: int = 3
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    dropout: float = 0.2
+    threads: int = 1
+    accelerator: str = "auto"
+
+
+class TaggerModule(L.LightningModule):
+    """Binary cross-entropy on the signal logit, weighted by the event weights."""
+
+    def __init__(self, net: TaggerNet, learning_rate: float) -> None:
+        super().__init__()
+        self.net = net
+        self.learning_rate = learning_rate
+        self._val_logits: list[torch.Tensor] = []
+        self._val_labels: list[torch.Tensor] = []
+
+    def _loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        *inputs, label, weight = batch
+        logit = self.net(*inputs)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logit, label, weight=weight)
+        return loss, logit, label
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        loss, _, label = self._loss(batch)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(label))
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
+        loss, logit, label = self._loss(batch)
+        self.log("val_loss", loss, on_step=False, on_epoch=True, batch_size=len(label))
+        self._val_logits.append(logit.detach().cpu())
+        self._val_labels.append(label.detach().cpu())
+
+    def on_validation_epoch_end(self) -> None:
+        labels = torch.cat(self._val_labels).numpy()
+        logits = torch.cat(self._val_logits).numpy()
+        self.log("val_auc", auc(labels, logits) if len(set(labels)) == 2 else float("nan"))
+        self._val_logits.clear()
+        self._val_labels.clear()
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.learning_rate)
+
+
+class HistoryAndBest(Callback):
+    """Record the training curve, print progress, and keep the weights of the best validation epoch."""
+
+    def __init__(self, max_epochs: int) -> None:
+        self.max_epochs = max_epochs
+        self.rows: list[dict[str, float]] = []
+        self.best_loss = float("inf")
+        self.best_epoch = -1
+        self.best_state: dict[str, torch.Tensor] = {}
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        row = {"epoch": trainer.current_epoch, "train_loss": metrics["train_loss"],
+               "val_loss": metrics["val_loss"], "val_auc": metrics["val_auc"]}
+        self.rows.append(row)
+        if row["val_loss"] < self.best_loss:
+            self.best_loss, self.best_epoch = row["val_loss"], trainer.current_epoch
+            self.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.net.state_dict().items()})
+        print(f"epoch {trainer.current_epoch + 1}/{self.max_epochs} train_loss {row['train_loss']:.4f} "
+              f"val_loss {row['val_loss']:.4f} val_auc {row['val_auc']:.4f} "
+              f"({time.perf_counter() - self._start:.1f} s)", file=sys.stderr, flush=True)
+
+
+def _loader(arrays: dict, inputs: tuple[str, ...], batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+    tensors = (*input_tensors(arrays, inputs), torch.as_tensor(arrays["label"], dtype=torch.float32),
+               torch.as_tensor(arrays["weight"], dtype=torch.float32))
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+def model_shapes(arrays: dict) -> dict[str, int]:
+    """Build arguments that fix a network's input shapes."""
+    return {"grid": int(arrays["image"].shape[-1]), "n_particles": int(arrays["particles_scaled"].shape[1]),
+            "n_particle_features": int(arrays["particles_scaled"].shape[2]),
+            "n_xaug": int(arrays["xaug_scaled"].shape[1])}
+
+
+def predict(net: TaggerNet, arrays: dict, device: torch.device, batch_size: int = 4096) -> np.ndarray:
+    """Signal logits for every row of ``arrays`` (eval mode, no gradients)."""
+    net.eval().to(device)
+    tensors = input_tensors(arrays, net.inputs)
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(arrays["label"]), batch_size):
+            out.append(net(*(t[start:start + batch_size].to(device) for t in tensors)).cpu())
+    return torch.cat(out).numpy()
+
+
+def train(dataset: str, model_name: str, seed: int, outdir: str, settings: TrainSettings) -> dict[str, Any]:
+    """Fit ``model_name`` with training seed ``seed``; write model.pt, history.csv, scores.csv, metrics.json."""
+    pin_threads(settings.threads)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on GPUs
+    L.seed_everything(seed, workers=True, verbose=False)
+    device = resolve_device(settings.accelerator)
+    train_arrays, attrs = read_dataset(dataset, "train")
+    val_arrays, _ = read_dataset(dataset, "val")
+    test_arrays, _ = read_dataset(dataset, "test")
+    shapes = model_shapes(train_arrays)
+    net = build_model(model_name, dropout=settings.dropout, **shapes)
+    inputs = MODEL_INPUTS[model_name]
+    history = HistoryAndBest(settings.max_epochs)
+    trainer = L.Trainer(
+        max_epochs=settings.max_epochs, accelerator="gpu" if device.type == "cuda" else "cpu", devices=1,
+        deterministic=True, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, num_sanity_val_steps=0,
+        callbacks=[EarlyStopping("val_loss", patience=settings.patience), history],
+    )
+    start = time.perf_counter()
+    trainer.fit(TaggerModule(net, settings.learning_rate),
+                _loader(train_arrays, inputs, settings.batch_size, True, seed),
+                _loader(val_arrays, inputs, 4096, False, seed))
+    train_seconds = time.perf_counter() - start
+
+    net.load_state_dict(history.best_state)
+    scores = predict(net, test_arrays, device)
+    metrics = performance(test_arrays["label"], scores, test_arrays["weight"]) | {
+        "model": model_name, "seed": seed, "epochs": len(history.rows), "best_epoch": history.best_epoch + 1,
+        "best_val_loss": history.best_loss, "train_seconds": train_seconds, "device": device.type,
+        "threads": settings.threads, "n_train": len(train_arrays["label"]), "n_test": len(scores),
+    }
+    out = Path(outdir)
+    with atomic_path(out / "model.pt") as tmp:
+        torch.save({"state_dict": net.cpu().state_dict(), "model": model_name, "shapes": shapes,
+                    "dropout": settings.dropout, "seed": seed, "xaug_inputs": attrs["xaug_inputs"]}, tmp)
+    with atomic_path(out / "history.csv") as tmp:
+        pd.DataFrame(history.rows).to_csv(tmp, index=False, float_format="%.6g")
+    with atomic_path(out / "scores.csv") as tmp:
+        pd.DataFrame({"label": test_arrays["label"], "weight": test_arrays["weight"], "logit": scores}).to_csv(
+            tmp, index=False, float_format="%.6g")
+    write_json(out / "metrics.json", metrics)
+    return metrics

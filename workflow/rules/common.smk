@@ -1,0 +1,99 @@
+# Shared helpers: config validation, wildcard constraints and the lists of targets.
+import json
+import os
+import sys
+from pathlib import Path
+
+# Jobs import the package from this checkout even where it is not installed (cluster nodes, --sdm conda).
+_SRC = str(Path(workflow.basedir) / "src")
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+sys.path.insert(0, _SRC)
+
+from xaugjets.config import ConfigError, validate_config  # noqa: E402
+
+try:
+    validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+except ConfigError as err:
+    raise WorkflowError(f"Invalid configuration: {err}") from None
+
+ENVS = Path(workflow.basedir) / "envs"
+IMAGE_MODELS = {"cnn2d", "cnn2d_xaug"}
+XAUG_MODELS = {"cnn2d_xaug", "cnn1d_xaug", "xaug_dnn"}
+TOY_PROCESSES = ("signal", "background")
+
+
+wildcard_constraints:
+    sample="|".join(config["samples"]),
+    model="|".join(config["models"]),
+    lrp_rule="|".join(config["relevance"]["rules"]),
+    seed=r"\d+",
+    shard=r"\d+",
+
+
+def shard_files(wildcards):
+    """The jet files of one sample: every process and shard."""
+    if wildcards.sample == "toy":
+        return expand(
+            "results/toy/jets/{process}_{shard}.h5",
+            process=TOY_PROCESSES,
+            shard=range(config["toy"]["shards"]),
+        )
+    return expand(
+        "results/pythia/jets/{process}_{shard}.h5",
+        process=("zz", "qcd"),
+        shard=range(config["pythia"]["shards"]),
+    )
+
+
+def seed_runs(wildcards):
+    return expand(
+        "results/{sample}/models/{model}/seed{seed}",
+        sample=wildcards.sample,
+        model=config["models"],
+        seed=config["training"]["seeds"],
+    )
+
+
+def relevance_files(wildcards):
+    return expand(
+        "results/{sample}/relevance/{model}/{lrp_rule}/seed{seed}.h5",
+        sample=wildcards.sample,
+        model=wildcards.model,
+        lrp_rule=wildcards.lrp_rule,
+        seed=config["training"]["seeds"],
+    )
+
+
+def metrics_files(wildcards):
+    return expand(
+        "results/{sample}/models/{model}/seed{seed}/metrics.json",
+        sample=wildcards.sample,
+        model=config["models"],
+        seed=config["training"]["seeds"],
+    )
+
+
+def training_args():
+    """Command-line flags shared by training and LRP jobs (threads, accelerator)."""
+    t = config["training"]
+    return f"--threads {t['threads']} --accelerator {t['accelerator']}"
+
+
+def all_targets():
+    targets = []
+    for sample in config["samples"]:
+        targets += [
+            f"results/{sample}/provenance.json",
+            f"results/{sample}/tables/performance.csv",
+            f"results/{sample}/tables/performance.md",
+            f"results/{sample}/tables/xaug_gain.csv",
+            f"results/{sample}/plots/summary",
+        ]
+        for model in config["models"]:
+            for lrp_rule in config["relevance"]["rules"]:
+                targets += [
+                    f"results/{sample}/tables/relevance_{model}_{lrp_rule}.csv",
+                    f"results/{sample}/tables/relevance_{model}_{lrp_rule}.md",
+                    f"results/{sample}/plots/relevance/{model}_{lrp_rule}",
+                ]
+    return targets

@@ -1,0 +1,40 @@
+# From the jet files of a sample to one dataset: selection, class balance, fixed split, scaling.
+# Sample-agnostic: the toy and the Pythia sample both go through here.
+
+
+rule dataset:
+    input:
+        shard_files,
+    output:
+        "results/{sample}/dataset.h5",
+    params:
+        seed=config["dataset"]["seed"],
+        fractions=" ".join(str(config["dataset"]["fractions"][s]) for s in ("train", "val", "test")),
+        clip=config["dataset"]["clip_sigma"],
+        xaug=" ".join(config["dataset"]["xaug_inputs"]),
+        windows=json.dumps(config["dataset"]["windows"]),
+    log:
+        "results/{sample}/logs/dataset.log",
+    conda:
+        "../../envs/xaugjets.yaml"
+    resources:
+        runtime=30,
+        mem_mb=8000,
+    shell:
+        "python scripts/dataset.py {input} --output {output} --seed {params.seed} "
+        "--fractions {params.fractions} --clip-sigma {params.clip} --xaug-inputs {params.xaug} "
+        "--windows '{params.windows}' > {log} 2>&1"
+
+
+rule provenance:
+    output:
+        "results/{sample}/provenance.json",
+    params:
+        config=json.dumps(config, sort_keys=True),
+    log:
+        "results/{sample}/logs/provenance.log",
+    conda:
+        "../../envs/xaugjets.yaml"
+    shell:
+        "python scripts/provenance.py --config '{params.config}' --sample {wildcards.sample} "
+        "--output {output} > {log} 2>&1"

@@ -1,0 +1,57 @@
+# Performance and XAUG-gain tables over all models and seeds, ROC bands and training curves.
+
+
+rule performance_table:
+    input:
+        metrics_files,
+    output:
+        csv=report(
+            "results/{sample}/tables/performance.csv",
+            caption="../report/performance.rst",
+            category="{sample}",
+            subcategory="Performance",
+            labels={"table": "performance"},
+        ),
+        md="results/{sample}/tables/performance.md",
+        gain_csv=report(
+            "results/{sample}/tables/xaug_gain.csv",
+            caption="../report/xaug_gain.rst",
+            category="{sample}",
+            subcategory="Performance",
+            labels={"table": "XAUG gain"},
+        ),
+        gain_md="results/{sample}/tables/xaug_gain.md",
+    params:
+        models=" ".join(config["models"]),
+    log:
+        "results/{sample}/logs/performance_table.log",
+    conda:
+        "../../envs/xaugjets.yaml"
+    shell:
+        "python scripts/performance.py {input} --models {params.models} --csv {output.csv} "
+        "--markdown {output.md} --gain-csv {output.gain_csv} --gain-markdown {output.gain_md} "
+        "> {log} 2>&1"
+
+
+rule summary_plots:
+    input:
+        metrics=metrics_files,
+        dataset="results/{sample}/dataset.h5",
+    output:
+        report(
+            directory("results/{sample}/plots/summary"),
+            patterns=["{name}.png"],
+            caption="../report/summary_plots.rst",
+            category="{sample}",
+            subcategory="Performance",
+            labels={"figure": "{name}"},
+        ),
+    params:
+        runs=lambda wildcards, input: " ".join(str(Path(m).parent) for m in input.metrics),
+    log:
+        "results/{sample}/logs/summary_plots.log",
+    conda:
+        "../../envs/xaugjets.yaml"
+    shell:
+        "python scripts/plot_summary.py {params.runs} --dataset {input.dataset} --outdir {output} "
+        "> {log} 2>&1"
