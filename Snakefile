@@ -10,6 +10,16 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    sample="|".join(config["samples"]),
+    model="|".join(config["models"]),
+    lrp_rule="|".join(config["relevance"]["rules"]),
+    seed=r"\d+",
+    shard=r"\d+",
+
+
 include: "workflow/rules/toy.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/training.smk"

@@ -74,6 +74,7 @@ def explain(net: TaggerNet, inputs: Sequence[torch.Tensor], rule: str, epsilon: 
         with torch.no_grad():
             logits.append(net(*batch).cpu().numpy())
         attach_rules(net, rule, epsilon)
+        batch = tuple(t.requires_grad_(True) for t in batch)
         result = LRP(net).attribute(batch if len(batch) > 1 else batch[0])
         result = result if isinstance(result, tuple) else (result,)
         for store, r in zip(relevances, result, strict=True):

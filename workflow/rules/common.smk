@@ -1,12 +1,11 @@
 # Shared helpers: config validation, wildcard constraints and the lists of targets.
 import json
-import os
 import sys
 from pathlib import Path
 
 # Jobs import the package from this checkout even where it is not installed (cluster nodes, --sdm conda).
 _SRC = str(Path(workflow.basedir) / "src")
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+shell.prefix('export PYTHONPATH="%s${{PYTHONPATH:+:$PYTHONPATH}}"; ' % _SRC)
 sys.path.insert(0, _SRC)
 
 from xaugjets.config import ConfigError, validate_config  # noqa: E402
@@ -16,18 +15,9 @@ try:
 except ConfigError as err:
     raise WorkflowError(f"Invalid configuration: {err}") from None
 
-ENVS = Path(workflow.basedir) / "envs"
 IMAGE_MODELS = {"cnn2d", "cnn2d_xaug"}
 XAUG_MODELS = {"cnn2d_xaug", "cnn1d_xaug", "xaug_dnn"}
 TOY_PROCESSES = ("signal", "background")
-
-
-wildcard_constraints:
-    sample="|".join(config["samples"]),
-    model="|".join(config["models"]),
-    lrp_rule="|".join(config["relevance"]["rules"]),
-    seed=r"\d+",
-    shard=r"\d+",
 
 
 def shard_files(wildcards):
@@ -90,10 +80,10 @@ def all_targets():
             f"results/{sample}/plots/summary",
         ]
         for model in config["models"]:
-            for lrp_rule in config["relevance"]["rules"]:
+            for lrp in config["relevance"]["rules"]:
                 targets += [
-                    f"results/{sample}/tables/relevance_{model}_{lrp_rule}.csv",
-                    f"results/{sample}/tables/relevance_{model}_{lrp_rule}.md",
-                    f"results/{sample}/plots/relevance/{model}_{lrp_rule}",
+                    f"results/{sample}/tables/relevance_{model}_{lrp}.csv",
+                    f"results/{sample}/tables/relevance_{model}_{lrp}.md",
+                    f"results/{sample}/plots/relevance/{model}_{lrp}",
                 ]
     return targets

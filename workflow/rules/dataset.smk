@@ -21,7 +21,7 @@ rule dataset:
         runtime=30,
         mem_mb=8000,
     shell:
-        "python scripts/dataset.py {input} --output {output} --seed {params.seed} "
+        "python -m xaugjets dataset {input} --output {output} --seed {params.seed} "
         "--fractions {params.fractions} --clip-sigma {params.clip} --xaug-inputs {params.xaug} "
         "--windows '{params.windows}' > {log} 2>&1"
 
@@ -36,5 +36,5 @@ rule provenance:
     conda:
         "../../envs/xaugjets.yaml"
     shell:
-        "python scripts/provenance.py --config '{params.config}' --sample {wildcards.sample} "
+        "python -m xaugjets provenance --config '{params.config}' --sample {wildcards.sample} "
         "--output {output} > {log} 2>&1"

@@ -20,9 +20,8 @@ rule lrp:
     resources:
         runtime=60,
         mem_mb=4000,
-        gpu=1,
     shell:
-        "python scripts/relevance.py --dataset {input.dataset} --model-file {input.model} "
+        "python -m xaugjets relevance --dataset {input.dataset} --model-file {input.model} "
         "--rule {wildcards.lrp_rule} --epsilon {params.epsilon} --max-events {params.events} "
         "--batch-size {params.batch} {params.runtime} --output {output} > {log} 2>&1"
 
@@ -55,6 +54,6 @@ rule relevance_summary:
     conda:
         "../../envs/xaugjets.yaml"
     shell:
-        "python scripts/relevance_summary.py {input.relevance} --dataset {input.dataset} "
+        "python -m xaugjets relevance-summary {input.relevance} --dataset {input.dataset} "
         "--csv {output.csv} --markdown {output.md} --plots {output.plots} --title '{params.title}' "
         "> {log} 2>&1"

@@ -28,7 +28,7 @@ rule performance_table:
     conda:
         "../../envs/xaugjets.yaml"
     shell:
-        "python scripts/performance.py {input} --models {params.models} --csv {output.csv} "
+        "python -m xaugjets performance {input} --models {params.models} --csv {output.csv} "
         "--markdown {output.md} --gain-csv {output.gain_csv} --gain-markdown {output.gain_md} "
         "> {log} 2>&1"
 
@@ -53,5 +53,5 @@ rule summary_plots:
     conda:
         "../../envs/xaugjets.yaml"
     shell:
-        "python scripts/plot_summary.py {params.runs} --dataset {input.dataset} --outdir {output} "
+        "python -m xaugjets plot-summary {params.runs} --dataset {input.dataset} --outdir {output} "
         "> {log} 2>&1"

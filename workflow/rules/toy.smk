@@ -19,6 +19,6 @@ rule toy_jets:
         runtime=10,
         mem_mb=2000,
     shell:
-        "python scripts/toy.py --process {wildcards.process} --shard {wildcards.shard} "
+        "python -m xaugjets toy --process {wildcards.process} --shard {wildcards.shard} "
         "--jets {params.jets} --grid {params.grid} --overlap {params.overlap} --seed {params.seed} "
         "--output {output} > {log} 2>&1"

@@ -25,9 +25,8 @@ rule train:
     resources:
         runtime=120,
         mem_mb=4000,
-        gpu=1,
     shell:
-        "python scripts/train.py --dataset {input} --model {wildcards.model} --seed {wildcards.seed} "
+        "python -m xaugjets train --dataset {input} --model {wildcards.model} --seed {wildcards.seed} "
         "--outdir {params.outdir} --max-epochs {params.epochs} --patience {params.patience} "
         "--batch-size {params.batch} --learning-rate {params.lr} --dropout {params.dropout} "
         "{params.runtime} > {log} 2>&1"

@@ -1,0 +1,95 @@
+"""Dataset stage: balance, fixed split, scaling fitted on the training split only, padding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xaugjets import datasets, io, toy
+
+FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
+
+
+def jets(n_sig=400, n_bkg=700):
+    return datasets.concatenate([toy.generate(n_sig, True, 1), toy.generate(n_bkg, False, 2)])
+
+
+def test_balance_and_split_counts():
+    out, extra, _ = datasets.build_dataset(jets(), FRACTIONS, seed=3, n_sigma=3, windows={})
+    assert len(out) == 800
+    for code, n in ((0, 240), (1, 80), (2, 80)):
+        assert (out.label[extra["split"] == code] == 1).sum() == n
+        assert (out.label[extra["split"] == code] == 0).sum() == n
+    assert out.cutflow["rejected_class_balance"] == 300
+    assert out.cutflow["generated"] == 1100
+
+
+def test_split_depends_only_on_data_seed():
+    a = datasets.build_dataset(jets(), FRACTIONS, seed=3, n_sigma=3, windows={})[1]["split"]
+    b = datasets.build_dataset(jets(), FRACTIONS, seed=3, n_sigma=3, windows={})[1]["split"]
+    c = datasets.build_dataset(jets(), FRACTIONS, seed=4, n_sigma=3, windows={})[1]["split"]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_scaling_uses_training_split_only():
+    base = jets()
+    out, extra, attrs = datasets.build_dataset(base, FRACTIONS, seed=3, n_sigma=3, windows={})
+    # Blow up the test jets' raw values: the fitted scaling must not move.
+    shifted = jets()
+    test_rows = np.flatnonzero(extra["split"] == 2)
+    kept, _ = datasets.balance_and_split(shifted.label, FRACTIONS, 3)
+    shifted.xaug[kept[test_rows]] *= 100
+    _, extra2, attrs2 = datasets.build_dataset(shifted, FRACTIONS, seed=3, n_sigma=3, windows={})
+    assert attrs2["xaug_scaling"] == attrs["xaug_scaling"]
+    train = extra["xaug_scaled"][extra["split"] == 0]
+    assert train.min() == 0.0 and train.max() == 1.0
+    assert np.all((extra2["xaug_scaled"] >= 0) & (extra2["xaug_scaled"] <= 1))
+
+
+def test_clipping_at_n_sigma():
+    x = np.r_[np.zeros(99), 1000.0][:, None]
+    scaling = datasets.XaugScaling.fit(x, ["v"], n_sigma=3)
+    assert scaling.high[0] == pytest.approx(3 * x.std() + x.mean())
+
+
+def test_windows_count_rejections():
+    sample = jets()
+    out, counts = datasets.apply_windows(sample, {"theta": [0.1, 0.3]})
+    assert counts["rejected_window_theta"] == len(sample) - len(out)
+    assert (out.label == 1).sum() > 390 and (out.label == 0).sum() < 20  # bkg: P(θ > 0.1) = e^-5
+
+
+def test_xaug_input_subset_and_unknown_variable():
+    _, extra, attrs = datasets.build_dataset(jets(), FRACTIONS, 3, 3, {}, xaug_inputs=["theta"])
+    assert extra["xaug_scaled"].shape[1] == 1 and attrs["xaug_inputs"] == ["theta"]
+    with pytest.raises(KeyError, match="tau21"):
+        datasets.build_dataset(jets(), FRACTIONS, 3, 3, {}, xaug_inputs=["tau21"])
+
+
+def test_padding_is_zero_with_mask_feature():
+    particles = np.ones((4, 3, 2))
+    mask = np.array([[1, 1, 0]] * 4, dtype=bool)
+    scaled, _ = datasets.standardize_particles(particles, mask, np.ones(4, dtype=bool))
+    assert scaled.shape == (4, 3, 3)
+    np.testing.assert_array_equal(scaled[:, 2], 0.0)
+    np.testing.assert_array_equal(scaled[:, :2, 2], 1.0)
+
+
+def test_round_trip_and_corrupt_file(tmp_path):
+    sample = toy.generate(20, True, 1)
+    io.write_jets(tmp_path / "a.h5", sample)
+    back = io.read_jets(tmp_path / "a.h5")
+    np.testing.assert_array_equal(back.image, sample.image)
+    assert back.xaug_names == sample.xaug_names
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes((tmp_path / "a.h5").read_bytes()[:500])
+    with pytest.raises(OSError, match="bad.h5"):
+        io.read_jets(bad)
+    with pytest.raises(FileNotFoundError, match="missing.h5"):
+        io.read_jets(tmp_path / "missing.h5")
+
+
+def test_balanced_capped_read(toy_dataset):
+    arrays, _ = datasets.read_dataset(str(toy_dataset), "test", max_rows=40)
+    assert (arrays["label"] == 1).sum() == 20 and (arrays["label"] == 0).sum() == 20
