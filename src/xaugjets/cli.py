@@ -45,6 +45,27 @@ def cmd_toy(args: argparse.Namespace) -> None:
          f"({time.perf_counter() - start:.2f} s)")
 
 
+def cmd_pythia(args: argparse.Namespace) -> None:
+    from . import io
+    from .generation import GeneratorSettings, generate_jets
+    from .jets import JetSettings
+    from .seeds import derive_seed
+
+    seed = derive_seed(args.seed, "pythia", args.process, args.shard)
+    generator = GeneratorSettings(process=args.process, seed=seed, pthat_min=args.pthat_min,
+                                  decays=tuple(args.decays), bias_power=args.bias_power)
+    jet_settings = JetSettings(radius=args.jet_radius, pt_min=args.jet_pt_min, zcut=args.sd_zcut,
+                               sd_beta=args.sd_beta, n_particles=args.n_particles, grid=args.grid,
+                               half_width=args.half_width)
+    start = time.perf_counter()
+    jets = generate_jets(generator, args.events, jet_settings, args.batch_size)
+    jets.provenance |= io.provenance(sample="pythia", process=args.process, shard=args.shard, seed=seed,
+                                     base_seed=args.seed, jet_settings=vars(jet_settings))
+    io.write_jets(args.output, jets)
+    _log(f"pythia {args.process} shard {args.shard}: seed {seed}, cutflow {json.dumps(jets.cutflow)} "
+         f"({time.perf_counter() - start:.1f} s)")
+
+
 def cmd_dataset(args: argparse.Namespace) -> None:
     from . import io
     from .datasets import build_dataset, load_shards
@@ -189,6 +210,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", type=int, default=16)
     p.add_argument("--overlap", type=int, default=0)
     p.add_argument("--seed", type=int, required=True, help="base seed; the shard seed is derived from it")
+    p.add_argument("--output", required=True)
+
+    p = add("pythia", cmd_pythia, "Generate one seeded Pythia8 shard and process it into a jet file.")
+    p.add_argument("--process", choices=["zz", "qcd"], required=True)
+    p.add_argument("--shard", type=int, required=True)
+    p.add_argument("--events", type=int, required=True)
+    p.add_argument("--seed", type=int, required=True, help="base seed; the shard seed is derived from it")
+    p.add_argument("--pthat-min", type=float, default=220.0)
+    p.add_argument("--decays", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    p.add_argument("--bias-power", type=float, default=0.0)
+    p.add_argument("--batch-size", type=int, default=250)
+    p.add_argument("--jet-radius", type=float, default=0.8)
+    p.add_argument("--jet-pt-min", type=float, default=200.0)
+    p.add_argument("--sd-zcut", type=float, default=0.1)
+    p.add_argument("--sd-beta", type=float, default=0.0)
+    p.add_argument("--n-particles", type=int, default=20)
+    p.add_argument("--grid", type=int, default=16)
+    p.add_argument("--half-width", type=float, default=2.0)
     p.add_argument("--output", required=True)
 
     p = add("dataset", cmd_dataset, "Merge jet shards, select, balance, split and scale into a dataset file.")

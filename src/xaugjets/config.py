@@ -30,11 +30,10 @@ def semantic_checks(config: dict[str, Any]) -> None:
         raise ConfigError(f"images.grid: must be even for the parity flip, got {config['images']['grid']}")
     for name, window in config["dataset"]["windows"].items():
         _check_window(f"dataset.windows.{name}", window)
-    if "pythia" in config["samples"]:
-        pythia = config["pythia"]
-        if not pythia["decays"]:
-            raise ConfigError("pythia.decays: the list of allowed Z decays is empty")
-        _check_window("pythia.m_sd_window", pythia["m_sd_window"])
+    pythia = config["pythia"]
+    if not pythia["decays"]:
+        raise ConfigError("pythia.decays: the list of allowed Z decays is empty")
+    _check_window("pythia.m_sd_window", pythia["m_sd_window"])
 
 
 def validate_config(config: dict[str, Any], schema: str | Path = SCHEMA) -> dict[str, Any]:

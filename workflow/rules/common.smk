@@ -63,6 +63,30 @@ def metrics_files(wildcards):
     )
 
 
+def pythia_args():
+    """Physics flags of the Pythia generation and jet stage (SPEC §3-§5)."""
+    p = config["pythia"]
+    decays = " ".join(str(d) for d in p["decays"])
+    return (
+        f"--pthat-min {p['pthat_min']} --decays {decays} --bias-power {p['bias_power']} "
+        f"--batch-size {p['batch_size']} --jet-radius {p['jet_radius']} --jet-pt-min {p['jet_pt_min']} "
+        f"--sd-zcut {p['sd_zcut']} --sd-beta {p['sd_beta']} --n-particles {p['n_particles']} "
+        f"--grid {config['images']['grid']} --half-width {config['images']['half_width']}"
+    )
+
+
+def dataset_selection(wildcards):
+    """Per-sample XAUG windows (JSON) for the dataset stage: pythia adds the m_SD window."""
+    windows = dict(config["dataset"]["windows"])
+    if wildcards.sample == "pythia":
+        windows["m_sd"] = config["pythia"]["m_sd_window"]
+    return json.dumps(windows)
+
+
+def xaug_inputs(wildcards):
+    return " ".join(config[wildcards.sample]["xaug_inputs"])
+
+
 def training_args():
     """Command-line flags shared by training and LRP jobs (threads, accelerator)."""
     t = config["training"]

@@ -11,8 +11,8 @@ rule dataset:
         seed=config["dataset"]["seed"],
         fractions=" ".join(str(config["dataset"]["fractions"][s]) for s in ("train", "val", "test")),
         clip=config["dataset"]["clip_sigma"],
-        xaug=" ".join(config["dataset"]["xaug_inputs"]),
-        windows=json.dumps(config["dataset"]["windows"]),
+        xaug=xaug_inputs,
+        windows=dataset_selection,
     log:
         "results/{sample}/logs/dataset.log",
     conda:

@@ -1,0 +1,137 @@
+"""Jet substructure on hand-built events with known answers (real FastJet + fastjet-contrib)."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from xaugjets import jets
+
+SETTINGS = jets.JetSettings(pt_min=100.0)
+
+
+def particle(pt, eta, phi, pid=211, charge=1.0, vx=0.0, vy=0.0, vz=0.0):
+    """A massless particle record."""
+    return {"px": pt * np.cos(phi), "py": pt * np.sin(phi), "pz": pt * np.sinh(eta), "E": pt * np.cosh(eta),
+            "id": pid, "charge": charge, "vx": vx, "vy": vy, "vz": vz}
+
+
+def prong(pt, eta, phi, n=4, **kw):
+    """n exactly collinear particles sharing pt: one 'prong' (massless, so its mass is zero)."""
+    return [particle(pt / n, eta, phi, **kw) for _ in range(n)]
+
+
+def events(*lists):
+    return ak.Array([list(e) for e in lists])
+
+
+def xaug(batch, name):
+    return batch.xaug[:, jets.XAUG_NAMES.index(name)]
+
+
+def two_prong_mass(pt1, pt2, dr):
+    return np.sqrt(2 * pt1 * pt2 * (1 - np.cos(dr)))  # Δη = 0, Δφ = dr
+
+
+def test_two_prongs_known_substructure():
+    event = prong(300, 0.0, 0.0) + prong(100, 0.0, 0.4)
+    batch = jets.process(events(event), SETTINGS)
+    assert batch.cutflow["accepted"] == 1
+    assert xaug(batch, "m_sd")[0] == pytest.approx(two_prong_mass(300, 100, 0.4), rel=1e-4)
+    assert xaug(batch, "mass")[0] == pytest.approx(two_prong_mass(300, 100, 0.4), rel=1e-4)
+    # WTA axis on the hard prong: τ1(β) = pT2 ΔR^β / (pT_jet R0^β); τ2 = τ3 = 0 (each prong on an axis).
+    for beta in (0.5, 1.0, 2.0):
+        expected = 100 * 0.4**beta / (400 * 0.8**beta)
+        label = f"{beta:g}"
+        assert xaug(batch, f"tau1_b{label}")[0] == pytest.approx(expected, rel=1e-4)
+        assert xaug(batch, f"tau2_b{label}")[0] == pytest.approx(0.0, abs=1e-6)
+    assert xaug(batch, "tau21")[0] == pytest.approx(0.0, abs=1e-5)
+    assert xaug(batch, "dr_subjets")[0] == pytest.approx(0.4, rel=1e-5)
+    assert xaug(batch, "z_subjets")[0] == pytest.approx(0.25, rel=1e-5)
+    assert xaug(batch, "pt")[0] == pytest.approx(400 * np.cos(0.2) / np.cos(0.2) * 1.0, rel=2e-2)
+
+
+def test_soft_drop_removes_soft_wide_radiation_and_groomed_tau_uses_groomed_pt():
+    event = prong(300, 0.0, 0.0) + prong(100, 0.0, 0.4) + [particle(4.0, 0.0, -0.7)]
+    batch = jets.process(events(event), SETTINGS)
+    assert xaug(batch, "m_sd")[0] == pytest.approx(two_prong_mass(300, 100, 0.4), rel=1e-4)
+    assert xaug(batch, "mass")[0] > xaug(batch, "m_sd")[0] + 1.0
+    # Groomed τ1: only the two prongs remain, normalized by their 400 GeV.
+    assert xaug(batch, "tau1_b1_sd")[0] == pytest.approx(100 * 0.4 / (400 * 0.8), rel=1e-4)
+    assert xaug(batch, "tau1_b1")[0] == pytest.approx((100 * 0.4 + 4 * 0.7) / (404 * 0.8), rel=1e-4)
+    assert xaug(batch, "tau2_b1")[0] == pytest.approx(4 * 0.7 / (404 * 0.8), rel=1e-4)  # the soft one
+
+
+def test_three_prongs_tau3_vanishes_tau2_does_not():
+    event = prong(300, 0.0, 0.0) + prong(150, 0.3, 0.2) + prong(150, -0.3, 0.2)
+    batch = jets.process(events(event), SETTINGS)
+    assert xaug(batch, "tau3_b1")[0] == pytest.approx(0.0, abs=1e-6)
+    assert xaug(batch, "tau2_b1")[0] > 0.05
+
+
+def test_rejections_are_counted():
+    soft = prong(50, 0.0, 0.0) + prong(30, 0.0, 0.3)       # no jet above 100 GeV
+    single = prong(300, 0.0, 0.0)                          # one prong: soft drop keeps it, C/A needs two
+    good = prong(300, 0.0, 0.0) + prong(100, 0.0, 0.4)
+    batch = jets.process(events(soft, single, good), SETTINGS)
+    assert batch.cutflow["rejected_no_jet_above_pt_min"] == 1
+    assert batch.cutflow["events"] == 3
+    assert batch.cutflow["accepted"] + batch.cutflow["rejected_fewer_than_two_groomed_constituents"] == 2
+    assert batch.passed[2] and not batch.passed[0]
+
+
+def test_vertex_displacement_uses_x_and_y():
+    event = prong(300, 0.0, 0.0) + prong(100, 0.0, 0.4)
+    event[0] = particle(75, 0.0, 0.0, vx=0.0, vy=7.0, vz=-2.0)   # displaced in y only
+    event[1] = particle(75, 0.0, 0.0, vx=3.0, vy=4.0, vz=1.0)    # |(x, y)| = 5 < 7
+    batch = jets.process(events(event), SETTINGS)
+    assert xaug(batch, "log_vtx_xy")[0] == pytest.approx(np.log(7.0 + jets.VERTEX_FLOOR_MM), rel=1e-6)
+    assert xaug(batch, "log_vtx_z")[0] == pytest.approx(np.log(2.0 + jets.VERTEX_FLOOR_MM), rel=1e-6)
+
+
+def test_multiplicities():
+    event = (prong(200, 0.0, 0.0, pid=211) + prong(100, 0.0, 0.4, pid=22, charge=0.0)
+             + [particle(20, 0.1, 0.1, pid=11, charge=-1.0), particle(20, 0.1, 0.2, pid=2112, charge=0.0)])
+    batch = jets.process(events(event), SETTINGS)
+    assert xaug(batch, "n_charged_hadrons")[0] == 4
+    assert xaug(batch, "n_photons")[0] == 4
+    assert xaug(batch, "n_electrons")[0] == 1
+    assert xaug(batch, "n_neutral_hadrons")[0] == 1
+
+
+def rotated(event, angle):
+    """The event rotated by ``angle`` in the (η, φ) plane about (0, 0); pT unchanged."""
+    out = []
+    for p in event:
+        pt = np.hypot(p["px"], p["py"])
+        eta, phi = np.arcsinh(p["pz"] / pt), np.arctan2(p["py"], p["px"])
+        c, s = np.cos(angle), np.sin(angle)
+        out.append(particle(pt, c * eta - s * phi, s * eta + c * phi))
+    return out
+
+
+def test_image_invariant_under_eta_phi_rotation_and_keeps_pt_fraction():
+    rng = np.random.default_rng(4)
+    base = prong(250, 0.0, 0.0, n=1) + prong(120, 0.15, -0.25, n=1)
+    base += [particle(pt, eta, phi) for pt, eta, phi in zip(rng.exponential(5, 40), rng.normal(0, 0.15, 40),
+                                                            rng.normal(0, 0.15, 40), strict=True)]
+    first = jets.process(events(base), SETTINGS)
+    second = jets.process(events(rotated(base, 0.9)), SETTINGS)
+    # Same pixels up to the tiny change of the jet's 4-vector sum under an (η, φ) rotation.
+    np.testing.assert_allclose(first.image / first.image.sum(), second.image / second.image.sum(), atol=1e-3)
+    assert np.array_equal(first.image > 0, second.image > 0)
+    # Pixel sum = Σ pT_i / pT_jet over constituents inside the [-2, 2]² window (here all of them).
+    total_pt = sum(np.hypot(p["px"], p["py"]) for p in base)
+    assert first.image.sum() == pytest.approx(total_pt / xaug(first, "pt")[0], rel=1e-5)
+    half = first.image.shape[-1] // 2
+    assert first.image[0, :, half:].sum() >= first.image[0, :, :half].sum()
+
+
+def test_particle_list_padding_and_mask():
+    event = prong(300, 0.0, 0.0, n=2) + prong(100, 0.0, 0.4, n=2)
+    batch = jets.process(events(event), SETTINGS)
+    assert batch.mask[0].sum() == 4
+    assert np.all(batch.particles[0, 4:] == 0)
+    log_pt = batch.particles[0, :4, jets.PARTICLE_FEATURES.index("log_pt")]
+    np.testing.assert_allclose(np.sort(np.exp(log_pt))[::-1], [150, 150, 50, 50], rtol=1e-5)

@@ -1,0 +1,24 @@
+# The Pythia8 sample (SPEC §3-§5): one job per (process, shard) generates events with nextBatch and turns
+# them straight into a jet file (clustering, grooming, substructure, images, particle lists), so full events
+# never have to be stored.
+
+
+rule pythia_jets:
+    output:
+        "results/pythia/jets/{process}_{shard}.h5",
+    params:
+        events=config["pythia"]["events_per_shard"],
+        seed=config["pythia"]["seed"],
+        physics=pythia_args(),
+    wildcard_constraints:
+        process="zz|qcd",
+    log:
+        "results/pythia/logs/pythia_jets/{process}_{shard}.log",
+    conda:
+        "../../envs/pythia.yaml"
+    resources:
+        runtime=120,
+        mem_mb=4000,
+    shell:
+        "python -m xaugjets pythia --process {wildcards.process} --shard {wildcards.shard} "
+        "--events {params.events} --seed {params.seed} {params.physics} --output {output} > {log} 2>&1"
