@@ -20,8 +20,9 @@ def repo() -> Path:
 def toy_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small balanced, split and scaled toy dataset file."""
     parts = [toy.generate(300, signal, seed) for signal, seed in ((True, 1), (False, 2))]
-    jets, extra, attrs = datasets.build_dataset(datasets.concatenate(parts), {"train": 0.6, "val": 0.2, "test": 0.2},
-                                                seed=5, n_sigma=3.0, windows={})
+    jets, extra, attrs = datasets.build_dataset(
+        datasets.concatenate(parts), {"train": 0.6, "val": 0.2, "test": 0.2}, seed=5, n_sigma=3.0, windows={}
+    )
     path = tmp_path_factory.mktemp("data") / "dataset.h5"
     io.write_jets(path, jets, extra, attrs)
     return path

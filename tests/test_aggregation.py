@@ -34,10 +34,28 @@ def test_relevance_table_means_and_seed_spread(tmp_path):
 def metrics_frame() -> pd.DataFrame:
     rows = []
     for seed, (plain, xaug) in enumerate(((0.40, 0.52), (0.50, 0.60), (0.45, 0.54))):
-        rows.append({"model": "cnn2d", "seed": seed, "auc": 0.9, "rej30": 10.0, "rej50": 5.0,
-                     "eff_at_bkg1e-2": plain, "eff_at_bkg1e-1": 0.8})
-        rows.append({"model": "cnn2d_xaug", "seed": seed, "auc": 0.95, "rej30": 20.0, "rej50": 8.0,
-                     "eff_at_bkg1e-2": xaug, "eff_at_bkg1e-1": 0.88})
+        rows.append(
+            {
+                "model": "cnn2d",
+                "seed": seed,
+                "auc": 0.9,
+                "rej30": 10.0,
+                "rej50": 5.0,
+                "eff_at_bkg1e-2": plain,
+                "eff_at_bkg1e-1": 0.8,
+            }
+        )
+        rows.append(
+            {
+                "model": "cnn2d_xaug",
+                "seed": seed,
+                "auc": 0.95,
+                "rej30": 20.0,
+                "rej50": 8.0,
+                "eff_at_bkg1e-2": xaug,
+                "eff_at_bkg1e-1": 0.88,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -59,6 +77,7 @@ def test_xaug_gain_is_paired_by_seed():
 
 
 def test_markdown_pairs_mean_and_std():
-    md = to_markdown(pd.DataFrame({"feature": ["z"], "mean": [0.5], "std": [0.1], "mean_sig": [0.7],
-                                   "std_sig": [0.05]}))
+    md = to_markdown(
+        pd.DataFrame({"feature": ["z"], "mean": [0.5], "std": [0.1], "mean_sig": [0.7], "std_sig": [0.05]})
+    )
     assert "0.5 ± 0.1" in md and "0.7 ± 0.05" in md and "std" not in md

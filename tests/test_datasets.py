@@ -34,7 +34,7 @@ def test_split_depends_only_on_data_seed():
 
 def test_scaling_uses_training_split_only():
     base = jets()
-    out, extra, attrs = datasets.build_dataset(base, FRACTIONS, seed=3, n_sigma=3, windows={})
+    _, extra, attrs = datasets.build_dataset(base, FRACTIONS, seed=3, n_sigma=3, windows={})
     # Blow up the test jets' raw values: the fitted scaling must not move.
     shifted = jets()
     test_rows = np.flatnonzero(extra["split"] == 2)
@@ -84,9 +84,9 @@ def test_round_trip_and_corrupt_file(tmp_path):
     assert back.xaug_names == sample.xaug_names
     bad = tmp_path / "bad.h5"
     bad.write_bytes((tmp_path / "a.h5").read_bytes()[:500])
-    with pytest.raises(OSError, match="bad.h5"):
+    with pytest.raises(OSError, match=r"bad\.h5"):
         io.read_jets(bad)
-    with pytest.raises(FileNotFoundError, match="missing.h5"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.h5"):
         io.read_jets(tmp_path / "missing.h5")
 
 

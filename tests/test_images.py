@@ -30,7 +30,7 @@ def two_prong_jet(rng, n=30):
 
 def test_alignment_puts_second_subjet_below():
     rng = np.random.default_rng(0)
-    pts, s1, s2, _ = two_prong_jet(rng)
+    _, s1, s2, _ = two_prong_jet(rng)
     both = np.stack([s1, s2])
     x, y, r0 = align_to_subjets(both[None, :, 0], both[None, :, 1], s1[None], s2[None])
     np.testing.assert_allclose(x[0], [0, 0], atol=1e-12)

@@ -13,8 +13,17 @@ SETTINGS = jets.JetSettings(pt_min=100.0)
 
 def particle(pt, eta, phi, pid=211, charge=1.0, vx=0.0, vy=0.0, vz=0.0):
     """A massless particle record."""
-    return {"px": pt * np.cos(phi), "py": pt * np.sin(phi), "pz": pt * np.sinh(eta), "E": pt * np.cosh(eta),
-            "id": pid, "charge": charge, "vx": vx, "vy": vy, "vz": vz}
+    return {
+        "px": pt * np.cos(phi),
+        "py": pt * np.sin(phi),
+        "pz": pt * np.sinh(eta),
+        "E": pt * np.cosh(eta),
+        "id": pid,
+        "charge": charge,
+        "vx": vx,
+        "vy": vy,
+        "vz": vz,
+    }
 
 
 def prong(pt, eta, phi, n=4, **kw):
@@ -71,8 +80,8 @@ def test_three_prongs_tau3_vanishes_tau2_does_not():
 
 
 def test_rejections_are_counted():
-    soft = prong(50, 0.0, 0.0) + prong(30, 0.0, 0.3)       # no jet above 100 GeV
-    single = prong(300, 0.0, 0.0)                          # one prong: soft drop keeps it, C/A needs two
+    soft = prong(50, 0.0, 0.0) + prong(30, 0.0, 0.3)  # no jet above 100 GeV
+    single = prong(300, 0.0, 0.0)  # one prong: soft drop keeps it, C/A needs two
     good = prong(300, 0.0, 0.0) + prong(100, 0.0, 0.4)
     batch = jets.process(events(soft, single, good), SETTINGS)
     assert batch.cutflow["rejected_no_jet_above_pt_min"] == 1
@@ -83,16 +92,19 @@ def test_rejections_are_counted():
 
 def test_vertex_displacement_uses_x_and_y():
     event = prong(300, 0.0, 0.0) + prong(100, 0.0, 0.4)
-    event[0] = particle(75, 0.0, 0.0, vx=0.0, vy=7.0, vz=-2.0)   # displaced in y only
-    event[1] = particle(75, 0.0, 0.0, vx=3.0, vy=4.0, vz=1.0)    # |(x, y)| = 5 < 7
+    event[0] = particle(75, 0.0, 0.0, vx=0.0, vy=7.0, vz=-2.0)  # displaced in y only
+    event[1] = particle(75, 0.0, 0.0, vx=3.0, vy=4.0, vz=1.0)  # |(x, y)| = 5 < 7
     batch = jets.process(events(event), SETTINGS)
     assert xaug(batch, "log_vtx_xy")[0] == pytest.approx(np.log(7.0 + jets.VERTEX_FLOOR_MM), rel=1e-6)
     assert xaug(batch, "log_vtx_z")[0] == pytest.approx(np.log(2.0 + jets.VERTEX_FLOOR_MM), rel=1e-6)
 
 
 def test_multiplicities():
-    event = (prong(200, 0.0, 0.0, pid=211) + prong(100, 0.0, 0.4, pid=22, charge=0.0)
-             + [particle(20, 0.1, 0.1, pid=11, charge=-1.0), particle(20, 0.1, 0.2, pid=2112, charge=0.0)])
+    event = (
+        prong(200, 0.0, 0.0, pid=211)
+        + prong(100, 0.0, 0.4, pid=22, charge=0.0)
+        + [particle(20, 0.1, 0.1, pid=11, charge=-1.0), particle(20, 0.1, 0.2, pid=2112, charge=0.0)]
+    )
     batch = jets.process(events(event), SETTINGS)
     assert xaug(batch, "n_charged_hadrons")[0] == 4
     assert xaug(batch, "n_photons")[0] == 4
@@ -114,8 +126,10 @@ def rotated(event, angle):
 def test_image_invariant_under_eta_phi_rotation_and_keeps_pt_fraction():
     rng = np.random.default_rng(4)
     base = prong(250, 0.0, 0.0, n=1) + prong(120, 0.15, -0.25, n=1)
-    base += [particle(pt, eta, phi) for pt, eta, phi in zip(rng.exponential(5, 40), rng.normal(0, 0.15, 40),
-                                                            rng.normal(0, 0.15, 40), strict=True)]
+    base += [
+        particle(pt, eta, phi)
+        for pt, eta, phi in zip(rng.exponential(5, 40), rng.normal(0, 0.15, 40), rng.normal(0, 0.15, 40), strict=True)
+    ]
     first = jets.process(events(base), SETTINGS)
     second = jets.process(events(rotated(base, 0.9)), SETTINGS)
     # Same pixels up to the tiny change of the jet's 4-vector sum under an (η, φ) rotation.

@@ -14,8 +14,9 @@ def test_auc_matches_sklearn_with_weights_and_ties():
     labels = rng.integers(0, 2, 2000)
     scores = np.round(rng.normal(labels, 1.0), 1)
     weights = rng.uniform(0.2, 3.0, 2000)
-    assert auc(labels, scores, weights) == pytest.approx(roc_auc_score(labels, scores, sample_weight=weights),
-                                                          rel=1e-12)
+    assert auc(labels, scores, weights) == pytest.approx(
+        roc_auc_score(labels, scores, sample_weight=weights), rel=1e-12
+    )
 
 
 def test_known_efficiencies():

@@ -15,9 +15,11 @@ SHAPES = {"grid": 16, "n_particles": 20, "n_particle_features": 5, "n_xaug": 4}
 
 def inputs_for(name: str, n: int = 6, seed: int = 0) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(seed)
-    make = {"image": lambda: torch.rand(n, 1, 16, 16, generator=g),
-            "particles": lambda: torch.randn(n, 5, 20, generator=g),
-            "xaug": lambda: torch.rand(n, 4, generator=g)}
+    make = {
+        "image": lambda: torch.rand(n, 1, 16, 16, generator=g),
+        "particles": lambda: torch.randn(n, 5, 20, generator=g),
+        "xaug": lambda: torch.rand(n, 4, generator=g),
+    }
     return tuple(make[key]() for key in MODEL_INPUTS[name])
 
 
@@ -71,7 +73,7 @@ def test_captum_epsilon_matches_hand_computation():
     torch.manual_seed(3)
     net = build_model("xaug_dnn", **SHAPES).eval()
     x = inputs_for("xaug_dnn", n=5, seed=4)
-    rel, logits = relevance.explain(net, x, "epsilon", epsilon=0.1)
+    rel, _ = relevance.explain(net, x, "epsilon", epsilon=0.1)
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
     weights = [m.weight.detach().double().numpy() for m in linears]
     biases = [m.bias.detach().double().numpy() for m in linears]

@@ -57,9 +57,16 @@ def test_performance_tables(study):
 @pytest.mark.parametrize("model", MODELS)
 def test_relevance_tables(study, model):
     expected = {
-        "cnn2d": {"image"}, "cnn2d_xaug": {"image", "z", "theta", "r1", "r2"},
-        "cnn1d": {"particles", "particles:fraction", "particles:x", "particles:y", "particles:subjet",
-                  "particles:is_particle"},
+        "cnn2d": {"image"},
+        "cnn2d_xaug": {"image", "z", "theta", "r1", "r2"},
+        "cnn1d": {
+            "particles",
+            "particles:fraction",
+            "particles:x",
+            "particles:y",
+            "particles:subjet",
+            "particles:is_particle",
+        },
         "xaug_dnn": {"z", "theta", "r1", "r2"},
     }
     expected["cnn1d_xaug"] = expected["cnn1d"] | expected["xaug_dnn"]
@@ -102,9 +109,16 @@ def test_provenance_and_report(study):
 def test_same_tables_with_fewer_cores(study, tmp_path):
     """A second run with --cores 1 (two models) reproduces the first run's numbers exactly."""
     models = ["xaug_dnn", "cnn2d_xaug"]
-    snakemake("--cores", "1", "--configfile", TEST, "--config", f"models={json.dumps(models)}",
-              "relevance={'rules': ['presetA', 'z'], 'epsilon': 0.1, 'max_events': 200, 'batch_size': 200}",
-              workdir=tmp_path)
+    snakemake(
+        "--cores",
+        "1",
+        "--configfile",
+        TEST,
+        "--config",
+        f"models={json.dumps(models)}",
+        "relevance={'rules': ['presetA', 'z'], 'epsilon': 0.1, 'max_events': 200, 'batch_size': 200}",
+        workdir=tmp_path,
+    )
     again = tmp_path / "results" / "toy"
     for model in models:
         for rule in ("presetA", "z"):

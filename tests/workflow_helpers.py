@@ -10,8 +10,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def snakemake(*args: str, workdir: Path | None = None, check: bool = True, timeout: float = 1200
-              ) -> subprocess.CompletedProcess:
+def snakemake(
+    *args: str, workdir: Path | None = None, check: bool = True, timeout: float = 1200
+) -> subprocess.CompletedProcess:
     """Run ``snakemake --snakefile <repo>/Snakefile ARGS`` (in ``workdir`` when given)."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -20,8 +21,9 @@ def snakemake(*args: str, workdir: Path | None = None, check: bool = True, timeo
         cmd += ["--directory", str(workdir)]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
-                             f"{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 

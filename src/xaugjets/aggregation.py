@@ -35,16 +35,18 @@ def relevance_table(paths: Sequence[str]) -> pd.DataFrame:
         per_seed["sig"].append(features[label == 1].mean(axis=0))
         per_seed["bkg"].append(features[label == 0].mean(axis=0))
     stacked = {key: np.stack(values) for key, values in per_seed.items()}
-    table = pd.DataFrame({
-        "feature": names,
-        "mean": stacked["all"].mean(axis=0),
-        "std": [_spread(col) for col in stacked["all"].T],
-        "n_seeds": len(paths),
-        "mean_sig": stacked["sig"].mean(axis=0),
-        "std_sig": [_spread(col) for col in stacked["sig"].T],
-        "mean_bkg": stacked["bkg"].mean(axis=0),
-        "std_bkg": [_spread(col) for col in stacked["bkg"].T],
-    })
+    table = pd.DataFrame(
+        {
+            "feature": names,
+            "mean": stacked["all"].mean(axis=0),
+            "std": [_spread(col) for col in stacked["all"].T],
+            "n_seeds": len(paths),
+            "mean_sig": stacked["sig"].mean(axis=0),
+            "std_sig": [_spread(col) for col in stacked["sig"].T],
+            "mean_bkg": stacked["bkg"].mean(axis=0),
+            "std_bkg": [_spread(col) for col in stacked["bkg"].T],
+        }
+    )
     return table.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -83,8 +85,9 @@ def xaug_gain_table(metrics: pd.DataFrame) -> pd.DataFrame:
         twin = model.removesuffix("_xaug")
         if not model.endswith("_xaug") or twin not in set(metrics["model"]):
             continue
-        paired = metrics[metrics["model"] == model].merge(metrics[metrics["model"] == twin], on="seed",
-                                                          suffixes=("_with", "_without"))
+        paired = metrics[metrics["model"] == model].merge(
+            metrics[metrics["model"] == twin], on="seed", suffixes=("_with", "_without")
+        )
         row: dict[str, object] = {"model": model, "baseline": twin, "n_seeds": len(paired)}
         for fig in ("eff_at_bkg1e-2", "eff_at_bkg1e-1"):
             gain = paired[f"{fig}_with"] / paired[f"{fig}_without"].where(paired[f"{fig}_without"] > 0) - 1
@@ -97,6 +100,35 @@ def xaug_gain_table(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def separation_table(xaug: np.ndarray, label: np.ndarray, weight: np.ndarray, names: Sequence[str]) -> pd.DataFrame:
+    """Per expert variable: weighted AUC (signal vs background; < 0.5 means lower in signal), the
+    separation max(AUC, 1 − AUC), class medians and the signal's most probable value (histogram peak)."""
+    from .metrics import auc
+
+    rows = []
+    for k, name in enumerate(names):
+        values = xaug[:, k].astype(np.float64)
+        sig, bkg = values[label == 1], values[label == 0]
+        low, high = np.percentile(sig, [0.5, 99.5])
+        counts, edges = np.histogram(
+            sig, bins=40, range=(low, high if high > low else low + 1), weights=weight[label == 1]
+        )
+        peak = int(np.argmax(counts))
+        area = auc(label, values, weight)
+        rows.append(
+            {
+                "variable": name,
+                "auc": area,
+                "separation": max(area, 1 - area),
+                "median_sig": float(np.median(sig)),
+                "median_bkg": float(np.median(bkg)),
+                "peak_sig": float(0.5 * (edges[peak] + edges[peak + 1])),
+            }
+        )
+    table = pd.DataFrame(rows)
+    return table.sort_values("separation", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
     """Markdown with 'mean ± std' cells wherever a ``*mean*`` column has a ``*std*`` partner."""
     partners = {col: col.replace("mean", "std", 1) for col in table.columns if "mean" in col}
@@ -107,8 +139,7 @@ def to_markdown(table: pd.DataFrame, digits: int = 4) -> str:
             continue
         if col in partners:
             label = col.replace("mean", "").strip("_") or "mean"
-            out[label] = [f"{m:.{digits}g} ± {s:.2g}" for m, s in zip(table[col], table[partners[col]],
-                                                                       strict=True)]
+            out[label] = [f"{m:.{digits}g} ± {s:.2g}" for m, s in zip(table[col], table[partners[col]], strict=True)]
         else:
             out[col] = table[col]
     return out.to_markdown(index=False) + "\n"

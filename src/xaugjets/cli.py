@@ -38,11 +38,20 @@ def cmd_toy(args: argparse.Namespace) -> None:
     seed = derive_seed(args.seed, "toy", args.process, args.shard)
     start = time.perf_counter()
     jets = toy.generate(args.jets, args.process == "signal", seed, args.grid, args.overlap)
-    jets.provenance = io.provenance(sample="toy", process=args.process, shard=args.shard, seed=seed,
-                                    base_seed=args.seed, overlap=args.overlap, grid=args.grid)
+    jets.provenance = io.provenance(
+        sample="toy",
+        process=args.process,
+        shard=args.shard,
+        seed=seed,
+        base_seed=args.seed,
+        overlap=args.overlap,
+        grid=args.grid,
+    )
     io.write_jets(args.output, jets)
-    _log(f"toy {args.process} shard {args.shard}: {len(jets)} jets, seed {seed}, cutflow {jets.cutflow} "
-         f"({time.perf_counter() - start:.2f} s)")
+    _log(
+        f"toy {args.process} shard {args.shard}: {len(jets)} jets, seed {seed}, cutflow {jets.cutflow} "
+        f"({time.perf_counter() - start:.2f} s)"
+    )
 
 
 def cmd_pythia(args: argparse.Namespace) -> None:
@@ -52,18 +61,33 @@ def cmd_pythia(args: argparse.Namespace) -> None:
     from .seeds import derive_seed
 
     seed = derive_seed(args.seed, "pythia", args.process, args.shard)
-    generator = GeneratorSettings(process=args.process, seed=seed, pthat_min=args.pthat_min,
-                                  decays=tuple(args.decays), bias_power=args.bias_power)
-    jet_settings = JetSettings(radius=args.jet_radius, pt_min=args.jet_pt_min, zcut=args.sd_zcut,
-                               sd_beta=args.sd_beta, n_particles=args.n_particles, grid=args.grid,
-                               half_width=args.half_width)
+    generator = GeneratorSettings(
+        process=args.process, seed=seed, pthat_min=args.pthat_min, decays=tuple(args.decays), bias_power=args.bias_power
+    )
+    jet_settings = JetSettings(
+        radius=args.jet_radius,
+        pt_min=args.jet_pt_min,
+        zcut=args.sd_zcut,
+        sd_beta=args.sd_beta,
+        n_particles=args.n_particles,
+        grid=args.grid,
+        half_width=args.half_width,
+    )
     start = time.perf_counter()
     jets = generate_jets(generator, args.events, jet_settings, args.batch_size)
-    jets.provenance |= io.provenance(sample="pythia", process=args.process, shard=args.shard, seed=seed,
-                                     base_seed=args.seed, jet_settings=vars(jet_settings))
+    jets.provenance |= io.provenance(
+        sample="pythia",
+        process=args.process,
+        shard=args.shard,
+        seed=seed,
+        base_seed=args.seed,
+        jet_settings=vars(jet_settings),
+    )
     io.write_jets(args.output, jets)
-    _log(f"pythia {args.process} shard {args.shard}: seed {seed}, cutflow {json.dumps(jets.cutflow)} "
-         f"({time.perf_counter() - start:.1f} s)")
+    _log(
+        f"pythia {args.process} shard {args.shard}: seed {seed}, cutflow {json.dumps(jets.cutflow)} "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
 
 
 def cmd_dataset(args: argparse.Namespace) -> None:
@@ -72,10 +96,16 @@ def cmd_dataset(args: argparse.Namespace) -> None:
 
     fractions = dict(zip(("train", "val", "test"), args.fractions, strict=True))
     jets = load_shards(args.inputs)
-    jets, extra, attrs = build_dataset(jets, fractions, args.seed, args.clip_sigma, json.loads(args.windows),
-                                       args.xaug_inputs)
-    jets.provenance = io.provenance(inputs=list(args.inputs), seed=args.seed, fractions=fractions,
-                                    clip_sigma=args.clip_sigma, shards=jets.provenance["shards"])
+    jets, extra, attrs = build_dataset(
+        jets, fractions, args.seed, args.clip_sigma, json.loads(args.windows), args.xaug_inputs
+    )
+    jets.provenance = io.provenance(
+        inputs=list(args.inputs),
+        seed=args.seed,
+        fractions=fractions,
+        clip_sigma=args.clip_sigma,
+        shards=jets.provenance["shards"],
+    )
     io.write_jets(args.output, jets, extra, attrs)
     _log(f"dataset {args.output}: cutflow {json.dumps(jets.cutflow)}")
 
@@ -83,12 +113,20 @@ def cmd_dataset(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     from .training import TrainSettings, train
 
-    settings = TrainSettings(max_epochs=args.max_epochs, patience=args.patience, batch_size=args.batch_size,
-                             learning_rate=args.learning_rate, dropout=args.dropout, threads=args.threads,
-                             accelerator=args.accelerator)
+    settings = TrainSettings(
+        max_epochs=args.max_epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        dropout=args.dropout,
+        threads=args.threads,
+        accelerator=args.accelerator,
+    )
     metrics = train(args.dataset, args.model, args.seed, args.outdir, settings)
-    _log(f"{args.model} seed {args.seed}: AUC {metrics['auc']:.4f} after {metrics['epochs']} epochs "
-         f"on {metrics['device']} ({metrics['train_seconds']:.1f} s)")
+    _log(
+        f"{args.model} seed {args.seed}: AUC {metrics['auc']:.4f} after {metrics['epochs']} epochs "
+        f"on {metrics['device']} ({metrics['train_seconds']:.1f} s)"
+    )
 
 
 def cmd_relevance(args: argparse.Namespace) -> None:
@@ -107,9 +145,11 @@ def cmd_relevance(args: argparse.Namespace) -> None:
     summary["seconds"] = time.perf_counter() - start
     summary["device"] = device.type
     io.write_h5(args.output, out, {"summary": summary})
-    _log(f"{net.name} {args.rule}: {summary['n_events']} events on {device.type}; relative deviation of "
-         f"Σ relevance from the logit: median {summary['conservation_median']:.3g}, "
-         f"max {summary['conservation_max']:.3g}")
+    _log(
+        f"{net.name} {args.rule}: {summary['n_events']} events on {device.type}; relative deviation of "
+        f"Σ relevance from the logit: median {summary['conservation_median']:.3g}, "
+        f"max {summary['conservation_max']:.3g}"
+    )
 
 
 def cmd_relevance_summary(args: argparse.Namespace) -> None:
@@ -136,10 +176,16 @@ def cmd_relevance_summary(args: argparse.Namespace) -> None:
         mean_relevance = np.mean([a["mean_image_relevance"] for a, _ in files], axis=0)
         plots.image_heatmaps(mean_image, mean_relevance, args.title, out / "image_relevance")
     if "xaug_relevance" in arrays0:
-        plots.relevance_profiles(np.concatenate([a["xaug"] for a, _ in files]),
-                                 np.concatenate([a["xaug_relevance"] for a, _ in files]),
-                                 np.concatenate([a["label"] for a, _ in files]),
-                                 attrs0["summary"]["xaug_inputs"], args.title, out / "xaug_profiles")
+        # Profiles and 2D scatter for the most relevant XAUG variables (table order).
+        names = attrs0["summary"]["xaug_inputs"]
+        top = [f for f in table["feature"] if f in names][: args.top]
+        columns = [names.index(f) for f in top]
+        values = np.concatenate([a["xaug"] for a, _ in files])[:, columns]
+        relevance = np.concatenate([a["xaug_relevance"] for a, _ in files])[:, columns]
+        labels = np.concatenate([a["label"] for a, _ in files])
+        plots.relevance_profiles(values, relevance, labels, top, args.title, out / "xaug_profiles")
+        if len(top) >= 2:
+            plots.relevance_scatter(values[:, :3], relevance[:, :3], labels, top[:3], args.title, out / "xaug_scatter")
 
 
 def cmd_performance(args: argparse.Namespace) -> None:
@@ -174,8 +220,25 @@ def cmd_plot_summary(args: argparse.Namespace) -> None:
     plots.roc_bands(scores, out / "roc")
     plots.training_curves(histories, out / "training_curves")
     data, attrs = read_dataset(args.dataset)
-    plots.variable_distributions(data["xaug"], data["label"], data["weight"], attrs["xaug_names"],
-                                 out / "xaug_distributions")
+    plots.variable_distributions(
+        data["xaug"], data["label"], data["weight"], attrs["xaug_names"], out / "xaug_distributions"
+    )
+
+
+def cmd_expert_separation(args: argparse.Namespace) -> None:
+    from .aggregation import separation_table, to_markdown
+    from .datasets import load_shards
+    from .io import atomic_path
+
+    jets = load_shards(args.inputs)
+    table = separation_table(jets.xaug, jets.label, jets.weight, jets.xaug_names)
+    with atomic_path(args.csv) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    with atomic_path(args.markdown) as tmp:
+        tmp.write_text(
+            f"# Expert variables: signal vs background before selection ({len(jets)} jets)\n\n" + to_markdown(table)
+        )
+    _log(table.to_string())
 
 
 def cmd_provenance(args: argparse.Namespace) -> None:
@@ -188,8 +251,12 @@ def cmd_provenance(args: argparse.Namespace) -> None:
 
 def _common_runtime(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (fixed for reproducibility)")
-    p.add_argument("--accelerator", choices=["auto", "cpu", "gpu"], default="auto",
-                   help="auto: CUDA when present; cpu: force the CPU")
+    p.add_argument(
+        "--accelerator",
+        choices=["auto", "cpu", "gpu"],
+        default="auto",
+        help="auto: CUDA when present; cpu: force the CPU",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,14 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fractions", type=float, nargs=3, default=[0.6, 0.2, 0.2], metavar=("TRAIN", "VAL", "TEST"))
     p.add_argument("--clip-sigma", type=float, default=3.0)
     p.add_argument("--xaug-inputs", nargs="*", default=[])
-    p.add_argument("--windows", default="{}", help='JSON, e.g. \'{"m_sd": [50, 150]}\'')
+    p.add_argument("--windows", default="{}", help="JSON, e.g. '{\"m_sd\": [50, 150]}'")
 
     p = add("train", cmd_train, "Train one network with one seed.")
     p.add_argument("--dataset", required=True)
     p.add_argument("--model", required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--outdir", required=True)
-    p.add_argument("--max-epochs", type=int, default=12)
+    p.add_argument("--max-epochs", type=int, default=10)
     p.add_argument("--patience", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--learning-rate", type=float, default=1e-3)
@@ -261,13 +328,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
     _common_runtime(p)
 
-    p = add("relevance-summary", cmd_relevance_summary,
-            "Mean normalized relevance table over seeds (CSV + Markdown) and its plots.")
+    p = add(
+        "relevance-summary",
+        cmd_relevance_summary,
+        "Mean normalized relevance table over seeds (CSV + Markdown) and its plots.",
+    )
     p.add_argument("inputs", nargs="+", help="relevance files of one model and rule, one per seed")
     p.add_argument("--csv", required=True)
     p.add_argument("--markdown", required=True)
     p.add_argument("--dataset", required=True, help="for the mean images per class")
     p.add_argument("--plots", required=True, help="output folder for the plots")
+    p.add_argument("--top", type=int, default=6, help="XAUG variables shown in profiles (most relevant first)")
     p.add_argument("--title", default="Mean normalized relevance")
 
     p = add("performance", cmd_performance, "Performance and XAUG-gain tables from metrics.json files.")
@@ -282,6 +353,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", help="training output folders .../{model}/seed{seed}")
     p.add_argument("--dataset", required=True)
     p.add_argument("--outdir", required=True)
+
+    p = add(
+        "expert-separation",
+        cmd_expert_separation,
+        "AUC and signal peak of every expert variable, from the jet files (before selection).",
+    )
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--markdown", required=True)
 
     p = add("provenance", cmd_provenance, "Record config, its hash, versions and git commit.")
     p.add_argument("--config", required=True, help="the resolved config as JSON")

@@ -28,10 +28,17 @@ def concatenate(parts: Sequence[JetArrays]) -> JetArrays:
     for part in parts:
         for key, value in part.cutflow.items():
             cutflow[key] = cutflow.get(key, 0) + int(value)
-    stacked = {key: np.concatenate([getattr(p, key) for p in parts]) for key in
-               ("image", "particles", "mask", "xaug", "label", "weight")}
-    return JetArrays(**stacked, xaug_names=first.xaug_names, particle_features=first.particle_features,
-                     provenance={"shards": [p.provenance for p in parts]}, cutflow=cutflow)
+    stacked = {
+        key: np.concatenate([getattr(p, key) for p in parts])
+        for key in ("image", "particles", "mask", "xaug", "label", "weight")
+    }
+    return JetArrays(
+        **stacked,
+        xaug_names=first.xaug_names,
+        particle_features=first.particle_features,
+        provenance={"shards": [p.provenance for p in parts]},
+        cutflow=cutflow,
+    )
 
 
 def load_shards(paths: Sequence[str]) -> JetArrays:
@@ -52,8 +59,7 @@ def apply_windows(jets: JetArrays, windows: Mapping[str, Sequence[float]]) -> tu
     return jets.select(keep), counts
 
 
-def balance_and_split(labels: np.ndarray, fractions: Mapping[str, float], seed: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def balance_and_split(labels: np.ndarray, fractions: Mapping[str, float], seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Equal numbers of each class, then a per-class split into train/val/test.
 
     Returns (kept row indices, split code per kept row: 0 train, 1 val, 2 test).
@@ -64,8 +70,8 @@ def balance_and_split(labels: np.ndarray, fractions: Mapping[str, float], seed: 
     if n == 0:
         raise ValueError("one class has no jets left after selection")
     total = sum(fractions[s] for s in SPLITS)
-    n_train = int(round(n * fractions["train"] / total))
-    n_val = int(round(n * fractions["val"] / total))
+    n_train = round(n * fractions["train"] / total)
+    n_val = round(n * fractions["val"] / total)
     kept, codes = [], []
     for rows in per_class:
         chosen = rng.permutation(rows)[:n]
@@ -98,12 +104,18 @@ class XaugScaling:
         return ((clipped - self.low) / span).astype(np.float32)
 
     def to_dict(self) -> dict[str, list]:
-        return {"names": self.names, "mean": self.mean.tolist(), "std": self.std.tolist(),
-                "low": self.low.tolist(), "high": self.high.tolist()}
+        return {
+            "names": self.names,
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "low": self.low.tolist(),
+            "high": self.high.tolist(),
+        }
 
 
-def standardize_particles(particles: np.ndarray, mask: np.ndarray, train: np.ndarray
-                          ) -> tuple[np.ndarray, dict[str, list]]:
+def standardize_particles(
+    particles: np.ndarray, mask: np.ndarray, train: np.ndarray
+) -> tuple[np.ndarray, dict[str, list]]:
     """Standardize real particles with training statistics and append the mask as a feature.
 
     Padding stays exactly zero in every feature and 0 in ``is_particle``, so it can never look like a
@@ -117,9 +129,14 @@ def standardize_particles(particles: np.ndarray, mask: np.ndarray, train: np.nda
     return out, {"mean": mean.tolist(), "std": std.tolist()}
 
 
-def build_dataset(jets: JetArrays, fractions: Mapping[str, float], seed: int, n_sigma: float,
-                  windows: Mapping[str, Sequence[float]], xaug_inputs: Sequence[str] = ()
-                  ) -> tuple[JetArrays, dict, dict]:
+def build_dataset(
+    jets: JetArrays,
+    fractions: Mapping[str, float],
+    seed: int,
+    n_sigma: float,
+    windows: Mapping[str, Sequence[float]],
+    xaug_inputs: Sequence[str] = (),
+) -> tuple[JetArrays, dict, dict]:
     """Select, balance, split and scale.  Returns (jets, extra arrays, extra attributes).
 
     ``xaug_inputs`` picks the XAUG variables fed to the networks (empty: all); every variable stays
@@ -143,21 +160,33 @@ def build_dataset(jets: JetArrays, fractions: Mapping[str, float], seed: int, n_
     train = split == 0
     xaug_scaling = XaugScaling.fit(jets.xaug[train][:, columns].astype(np.float64), inputs, n_sigma)
     particles_scaled, particle_scaling = standardize_particles(jets.particles, jets.mask, train)
-    jets.cutflow = {**jets.cutflow, "dataset_input": n_in, **window_counts,
-                    "rejected_class_balance": n_selected - len(rows), "dataset_jets": len(rows),
-                    **{f"{name}_jets": int((split == i).sum()) for i, name in enumerate(SPLITS)}}
-    extra = {"split": split, "xaug_scaled": xaug_scaling.transform(jets.xaug[:, columns]),
-             "particles_scaled": particles_scaled}
-    attrs = {"xaug_scaling": xaug_scaling.to_dict(), "xaug_inputs": inputs,
-             "particle_scaling": particle_scaling | {"features": [*jets.particle_features, MASK_FEATURE]}}
+    jets.cutflow = {
+        **jets.cutflow,
+        "dataset_input": n_in,
+        **window_counts,
+        "rejected_class_balance": n_selected - len(rows),
+        "dataset_jets": len(rows),
+        **{f"{name}_jets": int((split == i).sum()) for i, name in enumerate(SPLITS)},
+    }
+    extra = {
+        "split": split,
+        "xaug_scaled": xaug_scaling.transform(jets.xaug[:, columns]),
+        "particles_scaled": particles_scaled,
+    }
+    attrs = {
+        "xaug_scaling": xaug_scaling.to_dict(),
+        "xaug_inputs": inputs,
+        "particle_scaling": particle_scaling | {"features": [*jets.particle_features, MASK_FEATURE]},
+    }
     return jets, extra, attrs
 
 
 DATASET_KEYS = ("image", "particles_scaled", "mask", "xaug", "xaug_scaled", "label", "weight", "split")
 
 
-def read_dataset(path: str, split: str | None = None, max_rows: int | None = None
-                 ) -> tuple[dict[str, np.ndarray], dict]:
+def read_dataset(
+    path: str, split: str | None = None, max_rows: int | None = None
+) -> tuple[dict[str, np.ndarray], dict]:
     """Arrays of a dataset file, optionally one split only.
 
     ``max_rows`` keeps the first ``max_rows // 2`` jets of each class (file order), so a capped subset
@@ -169,7 +198,8 @@ def read_dataset(path: str, split: str | None = None, max_rows: int | None = Non
         if max_rows is None:
             rows = np.flatnonzero(in_split)
         else:
-            rows = np.sort(np.concatenate([np.flatnonzero(in_split & (arrays["label"] == c))[:max_rows // 2]
-                                           for c in (0, 1)]))
+            rows = np.sort(
+                np.concatenate([np.flatnonzero(in_split & (arrays["label"] == c))[: max_rows // 2] for c in (0, 1)])
+            )
         arrays = {key: value[rows] for key, value in arrays.items()}
     return arrays, attrs

@@ -54,17 +54,29 @@ class GeneratorSettings:
             raise ValueError(f"unknown process {self.process!r}; choose from {list(PROCESS_LABELS)}")
         if not 1 <= self.seed <= 900_000_000:
             raise ValueError(f"Pythia seed must be in 1..900000000, got {self.seed}")
-        lines = ["Print:quiet = on", "Next:numberCount = 0", f"Beams:eCM = {self.sqrt_s:.1f}",
-                 "Random:setSeed = on", f"Random:seed = {self.seed}",
-                 f"PhaseSpace:pTHatMin = {self.pthat_min:.3f}"]
+        lines = [
+            "Print:quiet = on",
+            "Next:numberCount = 0",
+            f"Beams:eCM = {self.sqrt_s:.1f}",
+            "Random:setSeed = on",
+            f"Random:seed = {self.seed}",
+            f"PhaseSpace:pTHatMin = {self.pthat_min:.3f}",
+        ]
         if self.process == "zz":
-            lines += ["WeakDoubleBoson:ffbar2gmZgmZ = on", "WeakZ0:gmZmode = 2",
-                      f"{PDG_Z}:onMode = off", f"{PDG_Z}:onIfAny = {' '.join(str(d) for d in self.decays)}"]
+            lines += [
+                "WeakDoubleBoson:ffbar2gmZgmZ = on",
+                "WeakZ0:gmZmode = 2",
+                f"{PDG_Z}:onMode = off",
+                f"{PDG_Z}:onIfAny = {' '.join(str(d) for d in self.decays)}",
+            ]
         else:
             lines += ["HardQCD:all = on"]
         if self.bias_power > 0:
-            lines += ["PhaseSpace:bias2Selection = on", f"PhaseSpace:bias2SelectionPow = {self.bias_power}",
-                      f"PhaseSpace:bias2SelectionRef = {self.pthat_min:.3f}"]
+            lines += [
+                "PhaseSpace:bias2Selection = on",
+                f"PhaseSpace:bias2SelectionPow = {self.bias_power}",
+                f"PhaseSpace:bias2SelectionRef = {self.pthat_min:.3f}",
+            ]
         return [*lines, *self.extra]
 
 
@@ -89,13 +101,24 @@ def visible_particles(pythia: Any, events: ak.Array) -> ak.Array:
     charges = np.array([pythia.particleData.charge(int(i)) for i in unique], dtype=np.float32)
     charge = ak.unflatten(charges[np.searchsorted(unique, ids)], ak.num(prt.id))
     vertex = prt.vProd
-    return ak.zip({"px": prt.p.px, "py": prt.p.py, "pz": prt.p.pz, "E": prt.p.e, "id": prt.id,
-                   "charge": charge, "vx": ak.fill_none(vertex.px, 0.0), "vy": ak.fill_none(vertex.py, 0.0),
-                   "vz": ak.fill_none(vertex.pz, 0.0)})
+    return ak.zip(
+        {
+            "px": prt.p.px,
+            "py": prt.p.py,
+            "pz": prt.p.pz,
+            "E": prt.p.e,
+            "id": prt.id,
+            "charge": charge,
+            "vx": ak.fill_none(vertex.px, 0.0),
+            "vy": ak.fill_none(vertex.py, 0.0),
+            "vz": ak.fill_none(vertex.pz, 0.0),
+        }
+    )
 
 
-def generate_jets(settings: GeneratorSettings, n_events: int, jet_settings: jets.JetSettings,
-                  batch_size: int = 200) -> JetArrays:
+def generate_jets(
+    settings: GeneratorSettings, n_events: int, jet_settings: jets.JetSettings, batch_size: int = 200
+) -> JetArrays:
     """Generate ``n_events`` events and return the accepted leading jets as :class:`JetArrays`."""
     pythia = make_pythia(settings)
     parts: list[jets.JetBatch] = []
@@ -110,9 +133,13 @@ def generate_jets(settings: GeneratorSettings, n_events: int, jet_settings: jets
         batch = jets.process(visible_particles(pythia, events), jet_settings)
         parts.append(batch)
         weights.append(ak.to_numpy(events.info.weights[:, 0])[batch.passed])
-        print(f"{settings.process} seed {settings.seed}: {done + len(ok)}/{n_events} events, "
-              f"{sum(p.cutflow['accepted'] for p in parts)} jets "
-              f"({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
+        print(
+            f"{settings.process} seed {settings.seed}: {done + len(ok)}/{n_events} events, "
+            f"{sum(p.cutflow['accepted'] for p in parts)} jets "
+            f"({time.perf_counter() - start:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
     info = pythia.infoPython()
     cutflow = {"generated": n_events, "failed_next": failed}
     for key in parts[0].cutflow:
@@ -120,11 +147,20 @@ def generate_jets(settings: GeneratorSettings, n_events: int, jet_settings: jets
     label = PROCESS_LABELS[settings.process]
     n = cutflow["accepted"]
     return JetArrays(
-        image=np.concatenate([p.image for p in parts]), particles=np.concatenate([p.particles for p in parts]),
-        mask=np.concatenate([p.mask for p in parts]), xaug=np.concatenate([p.xaug for p in parts]),
-        label=np.full(n, label, dtype=np.int8), weight=np.concatenate(weights).astype(np.float32),
-        xaug_names=list(jets.XAUG_NAMES), particle_features=list(jets.PARTICLE_FEATURES),
-        provenance={"pythia_settings": settings.pythia_lines(), "sigma_gen_mb": info.sigmaGen(),
-                    "n_tried": info.nTried(), "n_selected": info.nSelected(), "n_accepted": info.nAccepted()},
+        image=np.concatenate([p.image for p in parts]),
+        particles=np.concatenate([p.particles for p in parts]),
+        mask=np.concatenate([p.mask for p in parts]),
+        xaug=np.concatenate([p.xaug for p in parts]),
+        label=np.full(n, label, dtype=np.int8),
+        weight=np.concatenate(weights).astype(np.float32),
+        xaug_names=list(jets.XAUG_NAMES),
+        particle_features=list(jets.PARTICLE_FEATURES),
+        provenance={
+            "pythia_settings": settings.pythia_lines(),
+            "sigma_gen_mb": info.sigmaGen(),
+            "n_tried": info.nTried(),
+            "n_selected": info.nSelected(),
+            "n_accepted": info.nAccepted(),
+        },
         cutflow=cutflow,
     )

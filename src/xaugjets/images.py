@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def pixelize(x: np.ndarray, y: np.ndarray, weight: np.ndarray, grid: int, half_width: float
-             ) -> tuple[np.ndarray, np.ndarray]:
+def pixelize(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, grid: int, half_width: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Histogram particles (N, P) into images (N, grid, grid) over [-half_width, half_width]².
 
     Returns the images and a boolean (N, P) array marking particles that fell inside the window,
@@ -32,15 +33,16 @@ def parity_flip(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     half = images.shape[-1] // 2
     left = images[..., :half].sum(axis=(-2, -1))
-    right = images[..., images.shape[-1] - half:].sum(axis=(-2, -1))
+    right = images[..., images.shape[-1] - half :].sum(axis=(-2, -1))
     flip = left > right
     out = images.copy()
     out[flip] = out[flip][..., ::-1]
     return out, flip
 
 
-def align_to_subjets(deta: np.ndarray, dphi: np.ndarray, s1: np.ndarray, s2: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def align_to_subjets(
+    deta: np.ndarray, dphi: np.ndarray, s1: np.ndarray, s2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre on the leading subjet, rotate the second subjet to straight below, scale by their distance.
 
     ``deta``, ``dphi``: particle coordinates (N, P) relative to any common origin (e.g. the jet axis).

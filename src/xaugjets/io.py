@@ -67,8 +67,13 @@ class JetArrays:
     def select(self, rows: np.ndarray) -> JetArrays:
         """Rows ``rows`` (index or boolean mask) of every array; metadata is shared."""
         arrays = {key: getattr(self, key)[rows] for key in ARRAY_KEYS}
-        return JetArrays(**arrays, xaug_names=self.xaug_names, particle_features=self.particle_features,
-                         provenance=self.provenance, cutflow=self.cutflow)
+        return JetArrays(
+            **arrays,
+            xaug_names=self.xaug_names,
+            particle_features=self.particle_features,
+            provenance=self.provenance,
+            cutflow=self.cutflow,
+        )
 
 
 @contextlib.contextmanager
@@ -101,8 +106,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value)}")
 
 
-def write_h5(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray],
-             attrs: Mapping[str, Any]) -> None:
+def write_h5(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any]) -> None:
     """Write arrays (gzip-compressed) and JSON attributes atomically."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for key, value in arrays.items():
@@ -113,8 +117,9 @@ def write_h5(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray],
             f.attrs[key] = json.dumps(value, default=_json_default)
 
 
-def read_h5(path: str | os.PathLike[str], keys: tuple[str, ...] | None = None,
-            rows: slice | np.ndarray | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def read_h5(
+    path: str | os.PathLike[str], keys: tuple[str, ...] | None = None, rows: slice | np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read arrays and JSON attributes; any unreadable or incomplete file raises naming the file."""
     path = Path(path)
     if not path.exists():
@@ -132,9 +137,12 @@ def read_h5(path: str | os.PathLike[str], keys: tuple[str, ...] | None = None,
     return arrays, attrs
 
 
-def write_jets(path: str | os.PathLike[str], jets: JetArrays,
-               extra: Mapping[str, np.ndarray] | None = None,
-               extra_attrs: Mapping[str, Any] | None = None) -> None:
+def write_jets(
+    path: str | os.PathLike[str],
+    jets: JetArrays,
+    extra: Mapping[str, np.ndarray] | None = None,
+    extra_attrs: Mapping[str, Any] | None = None,
+) -> None:
     arrays = {key: getattr(jets, key) for key in ARRAY_KEYS} | dict(extra or {})
     attrs = {key: getattr(jets, key) for key in JSON_ATTRS} | dict(extra_attrs or {})
     write_h5(path, arrays, attrs)
@@ -151,8 +159,19 @@ def read_jets(path: str | os.PathLike[str]) -> JetArrays:
 def software_versions() -> dict[str, str]:
     """Versions of the packages that can change the study's numbers."""
     versions = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for dist in ("numpy", "torch", "lightning", "captum", "fastjet", "awkward", "pythia8mc", "h5py",
-                 "scikit-learn", "snakemake", "xaugjets"):
+    for dist in (
+        "numpy",
+        "torch",
+        "lightning",
+        "captum",
+        "fastjet",
+        "awkward",
+        "pythia8mc",
+        "h5py",
+        "scikit-learn",
+        "snakemake",
+        "xaugjets",
+    ):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[dist] = metadata.version(dist)
     return versions
@@ -162,10 +181,16 @@ def git_commit(repo: str | os.PathLike[str] | None = None) -> str:
     """The commit of the code that ran (``-dirty`` when the tree had changes), or 'unknown'."""
     cwd = Path(repo) if repo else Path(__file__).resolve().parent
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return sha + ("-dirty" if dirty else "")

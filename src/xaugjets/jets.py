@@ -50,18 +50,45 @@ def _beta_label(beta: float) -> str:
 
 
 XAUG_NAMES: list[str] = [
-    "pt", "eta", "phi", "mass", "m_sd",
+    "pt",
+    "eta",
+    "phi",
+    "mass",
+    "m_sd",
     *(f"tau{n}_b{_beta_label(b)}" for b in NSUB_BETAS for n in (1, 2, 3)),
     *(f"tau{n}_b{_beta_label(b)}_sd" for b in NSUB_BETAS for n in (1, 2, 3)),
-    "tau21", "beta3", "beta3_sd",
-    "dr_subjets", "z_subjets", "pull_angle",
-    "n_charged_hadrons", "n_neutral_hadrons", "n_photons", "n_electrons", "n_muons",
-    "log_vtx_xy", "log_vtx_z",
+    "tau21",
+    "beta3",
+    "beta3_sd",
+    "dr_subjets",
+    "z_subjets",
+    "pull_angle",
+    "n_charged_hadrons",
+    "n_neutral_hadrons",
+    "n_photons",
+    "n_electrons",
+    "n_muons",
+    "log_vtx_xy",
+    "log_vtx_z",
 ]
 
 PARTICLE_FEATURES: list[str] = [
-    "log_pt", "log_e", "log_pt_rel", "deta_rot", "dphi_rot", "dr_jet", "dr_subjet1", "dr_subjet2", "charge",
-    "is_electron", "is_muon", "is_photon", "is_charged_hadron", "is_neutral_hadron", "log_dxy", "log_dz",
+    "log_pt",
+    "log_e",
+    "log_pt_rel",
+    "deta_rot",
+    "dphi_rot",
+    "dr_jet",
+    "dr_subjet1",
+    "dr_subjet2",
+    "charge",
+    "is_electron",
+    "is_muon",
+    "is_photon",
+    "is_charged_hadron",
+    "is_neutral_hadron",
+    "log_dxy",
+    "log_dz",
 ]
 
 
@@ -78,8 +105,9 @@ def _isin(values: ak.Array, choices: tuple[int, ...]) -> ak.Array:
 
 
 def _momenta(particles: ak.Array) -> ak.Array:
-    return ak.zip({"px": particles.px, "py": particles.py, "pz": particles.pz, "E": particles.E},
-                  with_name="Momentum4D")
+    return ak.zip(
+        {"px": particles.px, "py": particles.py, "pz": particles.pz, "E": particles.E}, with_name="Momentum4D"
+    )
 
 
 def _padded(array: ak.Array, length: int, fill: float = 0.0) -> np.ndarray:
@@ -94,8 +122,9 @@ def leading_jets(particles: ak.Array, settings: JetSettings) -> tuple[np.ndarray
     """Cluster anti-kT jets per event; return (events with a jet above pt_min, its constituents)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sequence = fastjet.ClusterSequence(_momenta(particles),
-                                           fastjet.JetDefinition(fastjet.antikt_algorithm, settings.radius))
+        sequence = fastjet.ClusterSequence(
+            _momenta(particles), fastjet.JetDefinition(fastjet.antikt_algorithm, settings.radius)
+        )
         jets = sequence.inclusive_jets(min_pt=settings.pt_min)
         index = sequence.constituent_index(min_pt=settings.pt_min)
     has_jet = ak.to_numpy(ak.num(jets, axis=1) > 0)
@@ -110,10 +139,18 @@ def _cluster_ca(particles: ak.Array, radius: float) -> fastjet.ClusterSequence:
 
 
 def _nsubjettiness(sequence: fastjet.ClusterSequence, radius: float) -> dict[float, np.ndarray]:
-    return {beta: ak.to_numpy(sequence.njettiness(measure_definition="NormalizedMeasure",
-                                                  axes_definition="WTA_KT_Axes", njets=[1, 2, 3],
-                                                  beta=beta, R0=radius)).astype(np.float64)
-            for beta in NSUB_BETAS}
+    return {
+        beta: ak.to_numpy(
+            sequence.njettiness(
+                measure_definition="NormalizedMeasure",
+                axes_definition="WTA_KT_Axes",
+                njets=[1, 2, 3],
+                beta=beta,
+                R0=radius,
+            )
+        ).astype(np.float64)
+        for beta in NSUB_BETAS
+    }
 
 
 def _kinematics(p: ak.Array) -> dict[str, ak.Array]:
@@ -164,8 +201,9 @@ def process(particles: ak.Array, settings: JetSettings) -> JetBatch:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ungroomed = _cluster_ca(constituents, settings.radius)
-        groomed = ungroomed.exclusive_jets_softdrop_grooming(njets=1, beta=settings.sd_beta,
-                                                             symmetry_cut=settings.zcut, R0=settings.radius)
+        groomed = ungroomed.exclusive_jets_softdrop_grooming(
+            njets=1, beta=settings.sd_beta, symmetry_cut=settings.zcut, R0=settings.radius
+        )
         two_prongs = ak.to_numpy(ak.num(groomed.constituents, axis=1) >= 2)
         constituents = constituents[two_prongs]
         groomed = groomed[two_prongs]
@@ -178,9 +216,12 @@ def process(particles: ak.Array, settings: JetSettings) -> JetBatch:
 
     passed = np.zeros(n_events, dtype=bool)
     passed[np.flatnonzero(has_jet)[two_prongs]] = True
-    cutflow = {"events": n_events, "rejected_no_jet_above_pt_min": int((~has_jet).sum()),
-               "rejected_fewer_than_two_groomed_constituents": int((~two_prongs).sum()),
-               "accepted": int(passed.sum())}
+    cutflow = {
+        "events": n_events,
+        "rejected_no_jet_above_pt_min": int((~has_jet).sum()),
+        "rejected_fewer_than_two_groomed_constituents": int((~two_prongs).sum()),
+        "accepted": int(passed.sum()),
+    }
 
     # Jet four-vector and kinematics.
     jet = ak.zip({k: ak.sum(constituents[k], axis=1) for k in ("px", "py", "pz", "E")}, with_name="Momentum4D")
@@ -213,12 +254,18 @@ def process(particles: ak.Array, settings: JetSettings) -> JetBatch:
     vtx_xy = np.hypot(constituents.vx, constituents.vy)
     vtx_z = np.abs(constituents.vz)
     lead = slice(0, settings.n_particles)
-    counts = {name: ak.to_numpy(ak.sum(flag, axis=1)) for name, flag in (
-        ("n_charged_hadrons", is_charged_hadron), ("n_neutral_hadrons", is_neutral_hadron),
-        ("n_photons", abs_id == 22), ("n_electrons", abs_id == 11), ("n_muons", abs_id == 13))}
+    counts = {
+        name: ak.to_numpy(ak.sum(flag, axis=1))
+        for name, flag in (
+            ("n_charged_hadrons", is_charged_hadron),
+            ("n_neutral_hadrons", is_neutral_hadron),
+            ("n_photons", abs_id == 22),
+            ("n_electrons", abs_id == 11),
+            ("n_muons", abs_id == 13),
+        )
+    }
 
-    values = {"pt": jet_pt, "eta": jet_eta, "phi": jet_phi, "mass": jet_mass,
-              "m_sd": ak.to_numpy(groomed.msoftdrop)}
+    values = {"pt": jet_pt, "eta": jet_eta, "phi": jet_phi, "mass": jet_mass, "m_sd": ak.to_numpy(groomed.msoftdrop)}
     for beta in NSUB_BETAS:
         for n in (1, 2, 3):
             values[f"tau{n}_b{_beta_label(beta)}"] = tau[beta][:, n - 1]
@@ -226,9 +273,14 @@ def process(particles: ak.Array, settings: JetSettings) -> JetBatch:
     values["tau21"] = tau[1.0][:, 1] / np.maximum(tau[1.0][:, 0], 1e-12)
     values["beta3"] = tau[1.0][:, 1] / np.maximum(tau[0.5][:, 0] ** 2, 1e-12)
     values["beta3_sd"] = tau_sd[1.0][:, 1] / np.maximum(tau_sd[0.5][:, 0] ** 2, 1e-12)
-    values |= {"dr_subjets": dr_subjets, "z_subjets": z_subjets, "pull_angle": pull, **counts,
-               "log_vtx_xy": np.log(ak.to_numpy(ak.max(vtx_xy[:, lead], axis=1)) + VERTEX_FLOOR_MM),
-               "log_vtx_z": np.log(ak.to_numpy(ak.max(vtx_z[:, lead], axis=1)) + VERTEX_FLOOR_MM)}
+    values |= {
+        "dr_subjets": dr_subjets,
+        "z_subjets": z_subjets,
+        "pull_angle": pull,
+        **counts,
+        "log_vtx_xy": np.log(ak.to_numpy(ak.max(vtx_xy[:, lead], axis=1)) + VERTEX_FLOOR_MM),
+        "log_vtx_z": np.log(ak.to_numpy(ak.max(vtx_z[:, lead], axis=1)) + VERTEX_FLOOR_MM),
+    }
     xaug = np.stack([np.asarray(values[name], dtype=np.float64) for name in XAUG_NAMES], axis=1)
 
     # Image: every constituent, in the frame of the two subjets (second subjet at (0, -1)).
@@ -249,19 +301,33 @@ def process(particles: ak.Array, settings: JetSettings) -> JetBatch:
     energy = _padded(constituents.E, n, 1.0)
     d_sub = [np.hypot(deta[:, :n] - c[:, :1], _wrap(dphi[:, :n] - c[:, 1:2])) for c in subjet_coords]
     feats = {
-        "log_pt": np.log(pt), "log_e": np.log(energy), "log_pt_rel": np.log(pt / jet_pt[:, None]),
-        "deta_rot": _pad_cols(x * r0[:, None], n), "dphi_rot": _pad_cols(y * r0[:, None], n),
-        "dr_jet": _pad_cols(np.hypot(deta, dphi), n), "dr_subjet1": _pad_cols(d_sub[0], n),
-        "dr_subjet2": _pad_cols(d_sub[1], n), "charge": _padded(constituents.charge, n),
-        "is_electron": _padded(abs_id == 11, n), "is_muon": _padded(abs_id == 13, n),
-        "is_photon": _padded(abs_id == 22, n), "is_charged_hadron": _padded(is_charged_hadron, n),
+        "log_pt": np.log(pt),
+        "log_e": np.log(energy),
+        "log_pt_rel": np.log(pt / jet_pt[:, None]),
+        "deta_rot": _pad_cols(x * r0[:, None], n),
+        "dphi_rot": _pad_cols(y * r0[:, None], n),
+        "dr_jet": _pad_cols(np.hypot(deta, dphi), n),
+        "dr_subjet1": _pad_cols(d_sub[0], n),
+        "dr_subjet2": _pad_cols(d_sub[1], n),
+        "charge": _padded(constituents.charge, n),
+        "is_electron": _padded(abs_id == 11, n),
+        "is_muon": _padded(abs_id == 13, n),
+        "is_photon": _padded(abs_id == 22, n),
+        "is_charged_hadron": _padded(is_charged_hadron, n),
         "is_neutral_hadron": _padded(is_neutral_hadron, n),
-        "log_dxy": np.log(_padded(vtx_xy, n) + VERTEX_FLOOR_MM), "log_dz": np.log(_padded(vtx_z, n) + VERTEX_FLOOR_MM),
+        "log_dxy": np.log(_padded(vtx_xy, n) + VERTEX_FLOOR_MM),
+        "log_dz": np.log(_padded(vtx_z, n) + VERTEX_FLOOR_MM),
     }
     particle_array = np.stack([feats[name] for name in PARTICLE_FEATURES], axis=-1)
     particle_array[~mask] = 0.0
-    return JetBatch(xaug=xaug.astype(np.float32), image=image, particles=particle_array.astype(np.float32),
-                    mask=mask, passed=passed, cutflow=cutflow)
+    return JetBatch(
+        xaug=xaug.astype(np.float32),
+        image=image,
+        particles=particle_array.astype(np.float32),
+        mask=mask,
+        passed=passed,
+        cutflow=cutflow,
+    )
 
 
 def _pad_cols(values: np.ndarray, n: int) -> np.ndarray:

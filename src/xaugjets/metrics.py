@@ -8,8 +8,7 @@ SIGNAL_EFFICIENCIES = (0.3, 0.5)
 BACKGROUND_EFFICIENCIES = (1e-2, 1e-1)
 
 
-def roc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None
-        ) -> tuple[np.ndarray, np.ndarray]:
+def roc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(εB, εS) at every distinct score threshold, starting at (0, 0); tied scores form one point.
 
     Plain numpy (no scikit-learn import) so that short plotting jobs start fast.
@@ -33,8 +32,7 @@ def auc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = Non
     return float(np.sum(np.diff(eff_bkg) * 0.5 * (eff_sig[1:] + eff_sig[:-1])))
 
 
-def performance(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None
-                ) -> dict[str, float]:
+def performance(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float]:
     """AUC, rejection 1/εB at fixed εS, and εS at fixed εB (linear interpolation along the ROC)."""
     eff_bkg, eff_sig = roc(labels, scores, weights)
     out = {"auc": auc(labels, scores, weights)}

@@ -30,8 +30,9 @@ def dense_head(n_in: int) -> nn.Sequential:
 class TaggerNet(nn.Module):
     """A feature extractor (or none), optional XAUG concatenation, dense head; one signal logit."""
 
-    def __init__(self, name: str, inputs: tuple[str, ...], extractor: nn.Module | None, n_flat: int,
-                 n_xaug: int, dropout: float) -> None:
+    def __init__(
+        self, name: str, inputs: tuple[str, ...], extractor: nn.Module | None, n_flat: int, n_xaug: int, dropout: float
+    ) -> None:
         super().__init__()
         self.name = name
         self.inputs = inputs
@@ -52,9 +53,12 @@ class TaggerNet(nn.Module):
 
 def cnn2d_extractor(grid: int, dropout: float) -> tuple[nn.Module, int]:
     layers = nn.Sequential(
-        nn.Conv2d(1, 32, 5, padding="same"), nn.ReLU(),
-        nn.Conv2d(32, 32, 3, padding="same"), nn.ReLU(),
-        nn.Conv2d(32, 32, 2, padding="same"), nn.ReLU(),
+        nn.Conv2d(1, 32, 5, padding="same"),
+        nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding="same"),
+        nn.ReLU(),
+        nn.Conv2d(32, 32, 2, padding="same"),
+        nn.ReLU(),
         nn.Dropout(dropout),
         nn.MaxPool2d(2),
     )
@@ -63,19 +67,24 @@ def cnn2d_extractor(grid: int, dropout: float) -> tuple[nn.Module, int]:
 
 def cnn1d_extractor(n_features: int, n_particles: int, dropout: float) -> tuple[nn.Module, int]:
     layers = nn.Sequential(
-        nn.Conv1d(n_features, 64, 3, padding="same"), nn.ReLU(),
-        nn.Conv1d(64, 64, 1), nn.ReLU(),
+        nn.Conv1d(n_features, 64, 3, padding="same"),
+        nn.ReLU(),
+        nn.Conv1d(64, 64, 1),
+        nn.ReLU(),
         nn.MaxPool1d(2),
-        nn.Conv1d(64, 32, 3, padding="same"), nn.ReLU(),
-        nn.Conv1d(32, 32, 1), nn.ReLU(),
+        nn.Conv1d(64, 32, 3, padding="same"),
+        nn.ReLU(),
+        nn.Conv1d(32, 32, 1),
+        nn.ReLU(),
         nn.Dropout(dropout),
         nn.MaxPool1d(2),
     )
     return layers, 32 * (n_particles // 4)
 
 
-def build_model(name: str, grid: int, n_particles: int, n_particle_features: int, n_xaug: int,
-                dropout: float = 0.2) -> TaggerNet:
+def build_model(
+    name: str, grid: int, n_particles: int, n_particle_features: int, n_xaug: int, dropout: float = 0.2
+) -> TaggerNet:
     """Construct model ``name`` for inputs of the given shapes."""
     if name not in MODEL_INPUTS:
         raise ValueError(f"unknown model {name!r}; choose from {list(MODELS)}")

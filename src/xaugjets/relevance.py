@@ -57,9 +57,14 @@ def attach_rules(net: nn.Module, rule: str, epsilon: float) -> None:
             module.rule = chosen
 
 
-def explain(net: TaggerNet, inputs: Sequence[torch.Tensor], rule: str, epsilon: float,
-            batch_size: int = 512, device: torch.device | None = None
-            ) -> tuple[list[np.ndarray], np.ndarray]:
+def explain(
+    net: TaggerNet,
+    inputs: Sequence[torch.Tensor],
+    rule: str,
+    epsilon: float,
+    batch_size: int = 512,
+    device: torch.device | None = None,
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Relevance of every input element for the signal logit, and the logits themselves.
 
     Returns one array per network input (same shape as the input) and the logits (N,).
@@ -70,7 +75,7 @@ def explain(net: TaggerNet, inputs: Sequence[torch.Tensor], rule: str, epsilon: 
     logits = []
     n = len(inputs[0])
     for start in range(0, n, batch_size):
-        batch = tuple(t[start:start + batch_size].to(device) for t in inputs)
+        batch = tuple(t[start : start + batch_size].to(device) for t in inputs)
         with torch.no_grad():
             logits.append(net(*batch).cpu().numpy())
         attach_rules(net, rule, epsilon)
@@ -89,9 +94,12 @@ def conservation(relevances: Sequence[np.ndarray], logits: np.ndarray) -> np.nda
     return np.abs(total - logits) / np.maximum(np.abs(logits), 1e-12)
 
 
-def feature_relevances(relevances: Sequence[np.ndarray], input_names: Sequence[str],
-                       xaug_names: Sequence[str], particle_features: Sequence[str]
-                       ) -> tuple[np.ndarray, list[str], list[np.ndarray]]:
+def feature_relevances(
+    relevances: Sequence[np.ndarray],
+    input_names: Sequence[str],
+    xaug_names: Sequence[str],
+    particle_features: Sequence[str],
+) -> tuple[np.ndarray, list[str], list[np.ndarray]]:
     """SPEC §7 steps 1-2: per-event normalized relevance, one number per feature.
 
     Each event is divided by its largest |relevance| over all inputs; a feature's value is |R| for an XAUG
@@ -118,23 +126,35 @@ def feature_relevances(relevances: Sequence[np.ndarray], input_names: Sequence[s
     return np.concatenate(columns, axis=1).astype(np.float32), names, normalized
 
 
-def run_relevance(net: TaggerNet, arrays: dict, attrs: dict, rule: str, epsilon: float, batch_size: int,
-                  device: torch.device) -> tuple[dict[str, np.ndarray], dict]:
+def run_relevance(
+    net: TaggerNet, arrays: dict, attrs: dict, rule: str, epsilon: float, batch_size: int, device: torch.device
+) -> tuple[dict[str, np.ndarray], dict]:
     """Explain ``arrays`` (one split of a dataset) and summarize per event; arrays + attributes to store."""
     inputs = input_tensors(arrays, net.inputs)
     relevances, logits = explain(net, inputs, rule, epsilon, batch_size, device)
     particle_features = attrs["particle_scaling"]["features"]
-    features, names, normalized = feature_relevances(relevances, net.inputs, attrs["xaug_inputs"],
-                                                     particle_features)
+    features, names, normalized = feature_relevances(relevances, net.inputs, attrs["xaug_inputs"], particle_features)
     deviation = conservation(relevances, logits)
-    out = {"features": features, "label": arrays["label"], "logit": logits.astype(np.float32),
-           "conservation": deviation.astype(np.float32), "xaug": arrays["xaug_scaled"]}
+    out = {
+        "features": features,
+        "label": arrays["label"],
+        "logit": logits.astype(np.float32),
+        "conservation": deviation.astype(np.float32),
+        "xaug": arrays["xaug_scaled"],
+    }
     if "xaug" in net.inputs:
         out["xaug_relevance"] = normalized[-1].astype(np.float32)
     if "image" in net.inputs:
         image = normalized[0][:, 0]
         out["mean_image_relevance"] = np.stack([image[arrays["label"] == c].mean(axis=0) for c in (0, 1)])
-    summary = {"feature_names": names, "rule": rule, "epsilon": epsilon, "model": net.name,
-               "xaug_inputs": attrs["xaug_inputs"], "n_events": len(logits),
-               "conservation_median": float(np.median(deviation)), "conservation_max": float(deviation.max())}
+    summary = {
+        "feature_names": names,
+        "rule": rule,
+        "epsilon": epsilon,
+        "model": net.name,
+        "xaug_inputs": attrs["xaug_inputs"],
+        "n_events": len(logits),
+        "conservation_median": float(np.median(deviation)),
+        "conservation_max": float(deviation.max()),
+    }
     return out, summary

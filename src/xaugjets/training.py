@@ -91,29 +91,43 @@ class HistoryAndBest(Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-        row = {"epoch": trainer.current_epoch, "train_loss": metrics["train_loss"],
-               "val_loss": metrics["val_loss"], "val_auc": metrics["val_auc"]}
+        row = {
+            "epoch": trainer.current_epoch,
+            "train_loss": metrics["train_loss"],
+            "val_loss": metrics["val_loss"],
+            "val_auc": metrics["val_auc"],
+        }
         self.rows.append(row)
         if row["val_loss"] < self.best_loss:
             self.best_loss, self.best_epoch = row["val_loss"], trainer.current_epoch
             self.best_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.net.state_dict().items()})
-        print(f"epoch {trainer.current_epoch + 1}/{self.max_epochs} train_loss {row['train_loss']:.4f} "
-              f"val_loss {row['val_loss']:.4f} val_auc {row['val_auc']:.4f} "
-              f"({time.perf_counter() - self._start:.1f} s)", file=sys.stderr, flush=True)
+        print(
+            f"epoch {trainer.current_epoch + 1}/{self.max_epochs} train_loss {row['train_loss']:.4f} "
+            f"val_loss {row['val_loss']:.4f} val_auc {row['val_auc']:.4f} "
+            f"({time.perf_counter() - self._start:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _loader(arrays: dict, inputs: tuple[str, ...], batch_size: int, shuffle: bool, seed: int) -> DataLoader:
-    tensors = (*input_tensors(arrays, inputs), torch.as_tensor(arrays["label"], dtype=torch.float32),
-               torch.as_tensor(arrays["weight"], dtype=torch.float32))
+    tensors = (
+        *input_tensors(arrays, inputs),
+        torch.as_tensor(arrays["label"], dtype=torch.float32),
+        torch.as_tensor(arrays["weight"], dtype=torch.float32),
+    )
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
 def model_shapes(arrays: dict) -> dict[str, int]:
     """Build arguments that fix a network's input shapes."""
-    return {"grid": int(arrays["image"].shape[-1]), "n_particles": int(arrays["particles_scaled"].shape[1]),
-            "n_particle_features": int(arrays["particles_scaled"].shape[2]),
-            "n_xaug": int(arrays["xaug_scaled"].shape[1])}
+    return {
+        "grid": int(arrays["image"].shape[-1]),
+        "n_particles": int(arrays["particles_scaled"].shape[1]),
+        "n_particle_features": int(arrays["particles_scaled"].shape[2]),
+        "n_xaug": int(arrays["xaug_scaled"].shape[1]),
+    }
 
 
 def predict(net: TaggerNet, arrays: dict, device: torch.device, batch_size: int = 4096) -> np.ndarray:
@@ -123,7 +137,7 @@ def predict(net: TaggerNet, arrays: dict, device: torch.device, batch_size: int 
     out = []
     with torch.no_grad():
         for start in range(0, len(arrays["label"]), batch_size):
-            out.append(net(*(t[start:start + batch_size].to(device) for t in tensors)).cpu())
+            out.append(net(*(t[start : start + batch_size].to(device) for t in tensors)).cpu())
     return torch.cat(out).numpy()
 
 
@@ -141,32 +155,57 @@ def train(dataset: str, model_name: str, seed: int, outdir: str, settings: Train
     inputs = MODEL_INPUTS[model_name]
     history = HistoryAndBest(settings.max_epochs)
     trainer = L.Trainer(
-        max_epochs=settings.max_epochs, accelerator="gpu" if device.type == "cuda" else "cpu", devices=1,
-        deterministic=True, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, num_sanity_val_steps=0,
+        max_epochs=settings.max_epochs,
+        accelerator="gpu" if device.type == "cuda" else "cpu",
+        devices=1,
+        deterministic=True,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
         callbacks=[EarlyStopping("val_loss", patience=settings.patience), history],
     )
     start = time.perf_counter()
-    trainer.fit(TaggerModule(net, settings.learning_rate),
-                _loader(train_arrays, inputs, settings.batch_size, True, seed),
-                _loader(val_arrays, inputs, 4096, False, seed))
+    trainer.fit(
+        TaggerModule(net, settings.learning_rate),
+        _loader(train_arrays, inputs, settings.batch_size, True, seed),
+        _loader(val_arrays, inputs, 4096, False, seed),
+    )
     train_seconds = time.perf_counter() - start
 
     net.load_state_dict(history.best_state)
     scores = predict(net, test_arrays, device)
     metrics = performance(test_arrays["label"], scores, test_arrays["weight"]) | {
-        "model": model_name, "seed": seed, "epochs": len(history.rows), "best_epoch": history.best_epoch + 1,
-        "best_val_loss": history.best_loss, "train_seconds": train_seconds, "device": device.type,
-        "threads": settings.threads, "n_train": len(train_arrays["label"]), "n_test": len(scores),
+        "model": model_name,
+        "seed": seed,
+        "epochs": len(history.rows),
+        "best_epoch": history.best_epoch + 1,
+        "best_val_loss": history.best_loss,
+        "train_seconds": train_seconds,
+        "device": device.type,
+        "threads": settings.threads,
+        "n_train": len(train_arrays["label"]),
+        "n_test": len(scores),
     }
     out = Path(outdir)
     with atomic_path(out / "model.pt") as tmp:
-        torch.save({"state_dict": net.cpu().state_dict(), "model": model_name, "shapes": shapes,
-                    "dropout": settings.dropout, "seed": seed, "xaug_inputs": attrs["xaug_inputs"]}, tmp)
+        torch.save(
+            {
+                "state_dict": net.cpu().state_dict(),
+                "model": model_name,
+                "shapes": shapes,
+                "dropout": settings.dropout,
+                "seed": seed,
+                "xaug_inputs": attrs["xaug_inputs"],
+            },
+            tmp,
+        )
     with atomic_path(out / "history.csv") as tmp:
         pd.DataFrame(history.rows).to_csv(tmp, index=False, float_format="%.6g")
     with atomic_path(out / "scores.csv") as tmp:
         pd.DataFrame({"label": test_arrays["label"], "weight": test_arrays["weight"], "logit": scores}).to_csv(
-            tmp, index=False, float_format="%.6g")
+            tmp, index=False, float_format="%.6g"
+        )
     write_json(out / "metrics.json", metrics)
     return metrics

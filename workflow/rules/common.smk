@@ -101,6 +101,7 @@ def all_targets():
             f"results/{sample}/tables/performance.csv",
             f"results/{sample}/tables/performance.md",
             f"results/{sample}/tables/xaug_gain.csv",
+            f"results/{sample}/tables/xaug_separation.csv",
             f"results/{sample}/plots/summary",
         ]
         for model in config["models"]:

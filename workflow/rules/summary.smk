@@ -55,3 +55,23 @@ rule summary_plots:
     shell:
         "python -m xaugjets plot-summary {params.runs} --dataset {input.dataset} --outdir {output} "
         "> {log} 2>&1"
+
+
+rule expert_separation:
+    input:
+        shard_files,
+    output:
+        csv=report(
+            "results/{sample}/tables/xaug_separation.csv",
+            caption="../report/xaug_separation.rst",
+            category="{sample}",
+            subcategory="Expert variables",
+            labels={"table": "separation"},
+        ),
+        md="results/{sample}/tables/xaug_separation.md",
+    log:
+        "results/{sample}/logs/expert_separation.log",
+    conda:
+        "../../envs/xaugjets.yaml"
+    shell:
+        "python -m xaugjets expert-separation {input} --csv {output.csv} --markdown {output.md} > {log} 2>&1"
