@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from workflow_helpers import REPO, TEST_CONFIG, snakemake
 
 from xaugjets import datasets, io, toy
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +25,12 @@ def toy_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "dataset.h5"
     io.write_jets(path, jets, extra, attrs)
     return path
+
+
+@pytest.fixture(scope="session")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny study (config/test.yaml) run for real with 2 cores, plus its report; returns the workdir."""
+    workdir = tmp_path_factory.mktemp("study")
+    snakemake("--cores", "2", "--configfile", TEST_CONFIG, workdir=workdir)
+    snakemake("--cores", "1", "--configfile", TEST_CONFIG, "--report", "report.html", workdir=workdir)
+    return workdir

@@ -6,13 +6,12 @@ import json
 
 import pandas as pd
 import pytest
-from workflow_helpers import REPO, job_counts, snakemake
+from workflow_helpers import REPO, SUBSET_ARGS, assert_same_tables, job_counts, snakemake
 
 from xaugjets.models import MODELS
-from xaugjets.relevance import RULES
 
 DEFAULT = str(REPO / "config" / "config.yaml")
-TEST = str(REPO / "config" / "test.yaml")
+TEST_RULES = ("epsilon", "presetA")
 
 
 def test_lint():
@@ -24,38 +23,42 @@ def test_lint():
 def test_dry_run_default_study(tmp_path, profile):
     proc = snakemake("-n", "--cores", "2", "--configfile", DEFAULT, *profile, workdir=tmp_path)
     counts = job_counts(proc.stdout + proc.stderr)
-    assert counts["train"] == 5 * 3
-    assert counts["lrp"] == 5 * 4 * 3
-    assert counts["relevance_summary"] == 5 * 4
+    samples, models, rules, seeds = 2, 5, 4, 3
+    assert counts["train"] == samples * models * seeds
+    assert counts["lrp"] == samples * models * rules * seeds
+    assert counts["relevance_summary"] == samples * models * rules
     assert counts["toy_jets"] == 2 * 2
+    assert counts["pythia_jets"] == 2 * 8
+    assert counts["dataset"] == samples
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    """The tiny study (config/test.yaml) run for real, with 2 cores, plus its report."""
-    workdir = tmp_path_factory.mktemp("study")
-    snakemake("--cores", "2", "--configfile", TEST, workdir=workdir)
-    snakemake("--cores", "1", "--configfile", TEST, "--report", "report.html", workdir=workdir)
-    return workdir / "results" / "toy"
+def toy(study):
+    return study / "results" / "toy"
+
+
+@pytest.fixture(scope="module")
+def pythia(study):
+    return study / "results" / "pythia"
 
 
 @pytest.mark.slow
-def test_performance_tables(study):
-    perf = pd.read_csv(study / "tables" / "performance.csv").set_index("model")
+def test_toy_performance_tables(toy):
+    perf = pd.read_csv(toy / "tables" / "performance.csv").set_index("model")
     assert list(perf.index) == list(MODELS)
     assert (perf["n_seeds"] == 2).all()
     # The XAUG variables z and θ separate the toy classes almost perfectly.
     assert perf.loc["xaug_dnn", "auc_mean"] > 0.99
     assert perf.loc["cnn1d_xaug", "auc_mean"] > 0.99
     assert (perf["auc_mean"] > 0.8).all()
-    gain = pd.read_csv(study / "tables" / "xaug_gain.csv").set_index("model")
+    gain = pd.read_csv(toy / "tables" / "xaug_gain.csv").set_index("model")
     assert set(gain.index) == {"cnn2d_xaug", "cnn1d_xaug"}
     assert (gain["n_seeds"] == 2).all()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", MODELS)
-def test_relevance_tables(study, model):
+def test_toy_relevance_tables(toy, model):
     expected = {
         "cnn2d": {"image"},
         "cnn2d_xaug": {"image", "z", "theta", "r1", "r2"},
@@ -70,60 +73,78 @@ def test_relevance_tables(study, model):
         "xaug_dnn": {"z", "theta", "r1", "r2"},
     }
     expected["cnn1d_xaug"] = expected["cnn1d"] | expected["xaug_dnn"]
-    for rule in RULES:
-        table = pd.read_csv(study / "tables" / f"relevance_{model}_{rule}.csv").set_index("feature")
+    for rule in TEST_RULES:
+        table = pd.read_csv(toy / "tables" / f"relevance_{model}_{rule}.csv").set_index("feature")
         assert set(table.index) == expected[model]
         assert (table["n_seeds"] == 2).all()
         assert (table["mean"] >= 0).all() and (table["mean"] <= table["mean"].max()).all()
         assert table["mean"].max() >= 1.0 - 1e-6 or len(table) > 1  # the largest |R| per event is 1
-        assert (study / "plots" / "relevance" / f"{model}_{rule}" / "relevance_bars.png").stat().st_size > 5000
+        assert (toy / "plots" / "relevance" / f"{model}_{rule}" / "relevance_bars.png").stat().st_size > 5000
     if model == "xaug_dnn":
-        table = pd.read_csv(study / "tables" / "relevance_xaug_dnn_presetA.csv").set_index("feature")
+        table = pd.read_csv(toy / "tables" / "relevance_xaug_dnn_presetA.csv").set_index("feature")
         informative = max(table.loc["theta", "mean"], table.loc["z", "mean"])
         assert informative > 2 * max(table.loc["r1", "mean"], table.loc["r2", "mean"])
 
 
 @pytest.mark.slow
-def test_lrp_logs_conservation_and_plots(study):
-    log = (study / "logs" / "lrp" / "cnn2d_z_seed1.log").read_text()
+def test_lrp_logs_conservation_and_plots(toy):
+    log = (toy / "logs" / "lrp" / "cnn2d_epsilon_seed1.log").read_text()
     assert "relative deviation of Σ relevance from the logit" in log
-    assert (study / "plots" / "relevance" / "cnn2d_xaug_presetA" / "image_relevance.pdf").exists()
-    assert (study / "plots" / "relevance" / "xaug_dnn_epsilon" / "xaug_profiles.png").exists()
+    assert (toy / "plots" / "relevance" / "cnn2d_xaug_presetA" / "image_relevance.pdf").exists()
+    assert (toy / "plots" / "relevance" / "xaug_dnn_epsilon" / "xaug_profiles.png").exists()
+    assert (toy / "plots" / "relevance" / "cnn1d_xaug_epsilon" / "xaug_scatter.png").exists()
     for name in ("roc", "training_curves", "xaug_distributions"):
-        assert (study / "plots" / "summary" / f"{name}.png").stat().st_size > 5000
-    history = pd.read_csv(study / "models" / "cnn2d" / "seed1" / "history.csv")
+        assert (toy / "plots" / "summary" / f"{name}.png").stat().st_size > 5000
+    history = pd.read_csv(toy / "models" / "cnn2d" / "seed1" / "history.csv")
     assert list(history.columns) == ["epoch", "train_loss", "val_loss", "val_auc"] and len(history) >= 1
 
 
 @pytest.mark.slow
-def test_provenance_and_report(study):
-    prov = json.loads((study / "provenance.json").read_text())
+def test_provenance_and_report(study, toy):
+    prov = json.loads((toy / "provenance.json").read_text())
     assert len(prov["config_hash"]) == 16
     assert prov["config"]["training"]["seeds"] == [1, 2]
     assert "torch" in prov["versions"] and prov["git_commit"]
-    report = (study.parent.parent / "report.html").read_text(errors="replace")
+    report = (study / "report.html").read_text(errors="replace")
     assert "performance" in report and len(report) > 100_000
 
 
 @pytest.mark.slow
-def test_same_tables_with_fewer_cores(study, tmp_path):
-    """A second run with --cores 1 (two models) reproduces the first run's numbers exactly."""
-    models = ["xaug_dnn", "cnn2d_xaug"]
-    snakemake(
-        "--cores",
-        "1",
+def test_pythia_sample_through_the_same_rules(pythia):
+    """The real generator feeds the same dataset, training, LRP and table rules as the toy."""
+    separation = pd.read_csv(pythia / "tables" / "xaug_separation.csv").set_index("variable")
+    assert len(separation) == 36
+    assert 80 < separation.loc["m_sd", "peak_sig"] < 100  # Z mass peak of the groomed signal jets
+    assert separation.loc["tau21", "auc"] < 0.4  # τ21 lower for two-prong Z jets
+    assert separation.loc["m_sd", "auc"] > 0.6
+    perf = pd.read_csv(pythia / "tables" / "performance.csv").set_index("model")
+    assert (perf["n_seeds"] == 2).all() and list(perf.index) == list(MODELS)
+    table = pd.read_csv(pythia / "tables" / "relevance_xaug_dnn_presetA.csv")
+    assert len(table) == 36 and (table["n_seeds"] == 2).all()
+    cutflow = json.loads((pythia / "logs" / "dataset.log").read_text().split("cutflow ", 1)[1])
+    assert cutflow["generated"] == 800 and cutflow["rejected_window_m_sd"] > 0
+    assert cutflow["failed_next"] >= 0 and "rejected_no_jet_above_pt_min" in cutflow
+
+
+@pytest.mark.slow
+def test_same_tables_with_fewer_cores(toy, tmp_path):
+    """A second run with --cores 1 (a slice of the study) reproduces the first run's numbers exactly."""
+    snakemake("--cores", "1", *SUBSET_ARGS, workdir=tmp_path)
+    assert_same_tables(toy, tmp_path / "results" / "toy")
+
+
+def test_paper_config_dry_run_with_slurm_profile(tmp_path):
+    proc = snakemake(
+        "-n",
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
         "--configfile",
-        TEST,
-        "--config",
-        f"models={json.dumps(models)}",
-        "relevance={'rules': ['presetA', 'z'], 'epsilon': 0.1, 'max_events': 200, 'batch_size': 200}",
+        str(REPO / "config" / "paper.yaml"),
         workdir=tmp_path,
     )
-    again = tmp_path / "results" / "toy"
-    for model in models:
-        for rule in ("presetA", "z"):
-            name = f"tables/relevance_{model}_{rule}.csv"
-            assert (again / name).read_text() == (study / name).read_text(), name
-    first = pd.read_csv(study / "tables" / "performance.csv").set_index("model").loc[models]
-    second = pd.read_csv(again / "tables" / "performance.csv").set_index("model").loc[models]
-    pd.testing.assert_frame_equal(first, second)
+    counts = job_counts(proc.stdout + proc.stderr)
+    assert counts["pythia_jets"] == 2 * 1000
+    assert counts["toy_jets"] == 2 * 100
+    assert counts["train"] == 2 * 5 * 10
+    assert counts["lrp"] == 2 * 5 * 4 * 10
+    assert counts["total"] == 2751

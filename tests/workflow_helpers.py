@@ -38,3 +38,32 @@ def job_counts(output: str) -> dict[str, int]:
             break
         counts[parts[0]] = int(parts[1])
     return counts
+
+
+TEST_CONFIG = str(REPO / "config" / "test.yaml")
+# A small slice of config/test.yaml (toy only, two networks, one LRP rule) for the SLURM and resume tests;
+# its tables must equal the corresponding tables of the full tiny study.
+SUBSET_MODELS = ["xaug_dnn", "cnn2d_xaug"]
+SUBSET_RULES = ["presetA"]
+SUBSET_ARGS = [
+    "--configfile",
+    TEST_CONFIG,
+    "--config",
+    'samples=["toy"]',
+    f"models={SUBSET_MODELS}".replace("'", '"'),
+    f"relevance={{'rules': {SUBSET_RULES}, 'epsilon': 0.1, 'max_events': 200, 'batch_size': 200}}",
+]
+SUBSET_JOBS = 20  # toy_jets 4, dataset, provenance, train 4, lrp 4, relevance_summary 2, 3 summaries, all
+
+
+def assert_same_tables(reference: Path, other: Path, models=SUBSET_MODELS, rules=SUBSET_RULES) -> None:
+    """Relevance tables byte for byte, performance rows value for value (sample folders ``.../results/toy``)."""
+    import pandas as pd
+
+    for model in models:
+        for rule in rules:
+            name = f"tables/relevance_{model}_{rule}.csv"
+            assert (other / name).read_text() == (reference / name).read_text(), name
+    first = pd.read_csv(reference / "tables" / "performance.csv").set_index("model").loc[models]
+    second = pd.read_csv(other / "tables" / "performance.csv").set_index("model").loc[models]
+    pd.testing.assert_frame_equal(first, second)

@@ -28,7 +28,13 @@ rule dataset:
 
 rule provenance:
     output:
-        "results/{sample}/provenance.json",
+        report(
+            "results/{sample}/provenance.json",
+            caption="../report/provenance.rst",
+            category="{sample}",
+            subcategory="Provenance",
+            labels={"file": "provenance"},
+        ),
     params:
         config=json.dumps(config, sort_keys=True),
     log:
