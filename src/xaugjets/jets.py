@@ -158,26 +158,31 @@ def _kinematics(p: ak.Array) -> dict[str, ak.Array]:
     return {"pt": pt, "eta": np.arcsinh(p.pz / np.maximum(pt, 1e-12)), "phi": np.arctan2(p.py, p.px)}
 
 
-def _rapidity(p: ak.Array) -> ak.Array:
-    return 0.5 * np.log(np.maximum(p.E + p.pz, 1e-12) / np.maximum(p.E - p.pz, 1e-12))
-
-
 def pull_angle(constituents: ak.Array, axis: ak.Array, other: ak.Array) -> np.ndarray:
     """|angle| between the pull vector of a subjet and the direction to the other subjet, in (y, φ).
 
     t = Σ_i (pT_i / pT_subjet) |r_i| r_i with r_i the constituent's (Δy, Δφ) from the subjet axis.
+    Computed on flat numpy arrays (one bincount per sum) rather than jagged awkward arithmetic.
     """
-    kin = _kinematics(constituents)
-    y_axis, phi_axis = _rapidity(axis), np.arctan2(axis.py, axis.px)
-    dy = _rapidity(constituents) - y_axis
-    dphi = _wrap(kin["phi"] - phi_axis)
-    r = np.sqrt(dy**2 + dphi**2)
-    weight = kin["pt"] / ak.sum(kin["pt"], axis=1)
-    t_y = ak.to_numpy(ak.sum(weight * r * dy, axis=1))
-    t_phi = ak.to_numpy(ak.sum(weight * r * dphi, axis=1))
-    d_y = ak.to_numpy(_rapidity(other) - y_axis)
-    d_phi = ak.to_numpy(_wrap(np.arctan2(other.py, other.px) - phi_axis))
+    counts = ak.to_numpy(ak.num(constituents, axis=1))
+    jet = np.repeat(np.arange(len(counts)), counts)
+    flat = {k: ak.to_numpy(ak.flatten(constituents[k])) for k in ("px", "py", "pz", "E")}
+    ax = {k: ak.to_numpy(axis[k]) for k in ("px", "py", "pz", "E")}
+    y_axis, phi_axis = _rapidity_np(ax), np.arctan2(ax["py"], ax["px"])
+    pt = np.hypot(flat["px"], flat["py"])
+    dy = _rapidity_np(flat) - y_axis[jet]
+    dphi = _wrap(np.arctan2(flat["py"], flat["px"]) - phi_axis[jet])
+    weight = pt * np.hypot(dy, dphi) / np.bincount(jet, weights=pt, minlength=len(counts))[jet]
+    t_y = np.bincount(jet, weights=weight * dy, minlength=len(counts))
+    t_phi = np.bincount(jet, weights=weight * dphi, minlength=len(counts))
+    oth = {k: ak.to_numpy(other[k]) for k in ("px", "py", "pz", "E")}
+    d_y = _rapidity_np(oth) - y_axis
+    d_phi = _wrap(np.arctan2(oth["py"], oth["px"]) - phi_axis)
     return np.abs(np.arctan2(t_y * d_phi - t_phi * d_y, t_y * d_y + t_phi * d_phi))
+
+
+def _rapidity_np(p: dict[str, np.ndarray]) -> np.ndarray:
+    return 0.5 * np.log(np.maximum(p["E"] + p["pz"], 1e-12) / np.maximum(p["E"] - p["pz"], 1e-12))
 
 
 @dataclass
@@ -205,13 +210,12 @@ def process(particles: ak.Array, settings: JetSettings) -> JetBatch:
             njets=1, beta=settings.sd_beta, symmetry_cut=settings.zcut, R0=settings.radius
         )
         two_prongs = ak.to_numpy(ak.num(groomed.constituents, axis=1) >= 2)
+        tau = {beta: values[two_prongs] for beta, values in _nsubjettiness(ungroomed, settings.radius).items()}
         constituents = constituents[two_prongs]
         groomed = groomed[two_prongs]
-        ungroomed = _cluster_ca(constituents, settings.radius)
         groomed_sequence = _cluster_ca(groomed.constituents, settings.radius)
         subjets = groomed_sequence.exclusive_jets(n_jets=2)
         subjet_index = groomed_sequence.exclusive_jets_constituent_index(njets=2)
-        tau = _nsubjettiness(ungroomed, settings.radius)
         tau_sd = _nsubjettiness(groomed_sequence, settings.radius)
 
     passed = np.zeros(n_events, dtype=bool)
