@@ -45,14 +45,7 @@ TEST_CONFIG = str(REPO / "config" / "test.yaml")
 # its tables must equal the corresponding tables of the full tiny study.
 SUBSET_MODELS = ["xaug_dnn", "cnn2d_xaug"]
 SUBSET_RULES = ["presetA"]
-SUBSET_ARGS = [
-    "--configfile",
-    TEST_CONFIG,
-    "--config",
-    'samples=["toy"]',
-    f"models={SUBSET_MODELS}".replace("'", '"'),
-    f"relevance={{'rules': {SUBSET_RULES}, 'epsilon': 0.1, 'max_events': 200, 'batch_size': 200}}",
-]
+SUBSET_ARGS = ["--configfile", TEST_CONFIG, str(REPO / "tests" / "data" / "subset.yaml")]
 SUBSET_JOBS = 20  # toy_jets 4, dataset, provenance, train 4, lrp 4, relevance_summary 2, 3 summaries, all
 
 
