@@ -262,10 +262,8 @@ def _common_runtime(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xaugjets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    commands: dict[str, Callable[[argparse.Namespace], None]] = {}
 
     def add(name: str, func: Callable[[argparse.Namespace], None], help_: str) -> argparse.ArgumentParser:
-        commands[name] = func
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(func=func)
         return p
