@@ -184,22 +184,27 @@ def build_dataset(
 DATASET_KEYS = ("image", "particles_scaled", "mask", "xaug", "xaug_scaled", "label", "weight", "split")
 
 
+def select_split(arrays: dict[str, np.ndarray], split: str, max_rows: int | None = None) -> dict[str, np.ndarray]:
+    """Rows of one split, in file order.
+
+    ``max_rows`` keeps the first ``max_rows // 2`` jets of each class, so a capped subset stays balanced and
+    is the same for every model and seed.
+    """
+    in_split = arrays["split"] == SPLITS.index(split)
+    if max_rows is None:
+        rows = np.flatnonzero(in_split)
+    else:
+        rows = np.sort(
+            np.concatenate([np.flatnonzero(in_split & (arrays["label"] == c))[: max_rows // 2] for c in (0, 1)])
+        )
+    return {key: value[rows] for key, value in arrays.items()}
+
+
 def read_dataset(
     path: str, split: str | None = None, max_rows: int | None = None
 ) -> tuple[dict[str, np.ndarray], dict]:
-    """Arrays of a dataset file, optionally one split only.
-
-    ``max_rows`` keeps the first ``max_rows // 2`` jets of each class (file order), so a capped subset
-    stays balanced and is the same for every model and seed.
-    """
+    """Arrays of a dataset file, optionally one split only (see :func:`select_split`)."""
     arrays, attrs = read_h5(path, DATASET_KEYS)
     if split is not None:
-        in_split = arrays["split"] == SPLITS.index(split)
-        if max_rows is None:
-            rows = np.flatnonzero(in_split)
-        else:
-            rows = np.sort(
-                np.concatenate([np.flatnonzero(in_split & (arrays["label"] == c))[: max_rows // 2] for c in (0, 1)])
-            )
-        arrays = {key: value[rows] for key, value in arrays.items()}
+        arrays = select_split(arrays, split, max_rows)
     return arrays, attrs

@@ -22,7 +22,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import DataLoader, TensorDataset
 
-from .datasets import read_dataset
+from .datasets import read_dataset, select_split
 from .io import atomic_path, write_json
 from .metrics import auc, performance
 from .models import MODEL_INPUTS, TaggerNet, build_model, input_tensors
@@ -147,9 +147,8 @@ def train(dataset: str, model_name: str, seed: int, outdir: str, settings: Train
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on GPUs
     L.seed_everything(seed, workers=True, verbose=False)
     device = resolve_device(settings.accelerator)
-    train_arrays, attrs = read_dataset(dataset, "train")
-    val_arrays, _ = read_dataset(dataset, "val")
-    test_arrays, _ = read_dataset(dataset, "test")
+    arrays, attrs = read_dataset(dataset)  # one read, split in memory
+    train_arrays, val_arrays, test_arrays = (select_split(arrays, split) for split in ("train", "val", "test"))
     shapes = model_shapes(train_arrays)
     net = build_model(model_name, dropout=settings.dropout, **shapes)
     inputs = MODEL_INPUTS[model_name]
