@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import awkward as ak
 import numpy as np
 import pytest
@@ -149,3 +151,61 @@ def test_particle_list_padding_and_mask():
     assert np.all(batch.particles[0, 4:] == 0)
     log_pt = batch.particles[0, :4, jets.PARTICLE_FEATURES.index("log_pt")]
     np.testing.assert_allclose(np.sort(np.exp(log_pt))[::-1], [150, 150, 50, 50], rtol=1e-5)
+
+
+def random_jets(n_jets: int, seed: int) -> jets.EventParticles:
+    """Clouds of massive particles around random axes: generic input for cross-checks."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(2, 60, n_jets)
+    event = np.repeat(np.arange(n_jets), counts)
+    pt = rng.exponential(10.0, counts.sum()) + 0.1
+    eta = rng.normal(0, 1.5, n_jets)[event] + rng.normal(0, 0.25, counts.sum())
+    phi = rng.uniform(-np.pi, np.pi, n_jets)[event] + rng.normal(0, 0.25, counts.sum())
+    mass = rng.choice([0.0, 0.13957, 0.49368], counts.sum())
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
+    zeros = np.zeros_like(pt)
+    columns = {"px": px, "py": py, "pz": pz, "E": energy, "id": zeros + 211, "charge": zeros + 1}
+    return jets.EventParticles(columns | {"vx": zeros, "vy": zeros, "vz": zeros}, counts)
+
+
+def test_nsubjettiness_equals_fastjet_contrib():
+    """The vectorized τ_N(β) agrees with fastjet-contrib's Nsubjettiness (WTA-kT axes, normalized measure)."""
+    import fastjet
+
+    particles = random_jets(80, seed=11)
+    ours = jets.nsubjettiness(particles, 0.8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sequence = fastjet.ClusterSequence(particles.momenta(), fastjet.JetDefinition(fastjet.cambridge_algorithm, 0.8))
+        for beta in jets.NSUB_BETAS:
+            contrib = sequence.njettiness(
+                measure_definition="NormalizedMeasure", axes_definition="WTA_KT_Axes", njets=[1, 2, 3], beta=beta
+            )
+            np.testing.assert_allclose(ours[beta], ak.to_numpy(contrib), rtol=1e-9, atol=1e-12)
+    assert np.all(ours[1.0][particles.counts <= 3, 2] == 0)  # N >= number of particles: every one is an axis
+    assert np.all(np.diff(ours[1.0], axis=1) <= 1e-12)  # more axes never increase τ
+
+
+def test_event_particles_sorting_and_padding():
+    columns = {name: np.zeros(5) for name in jets.PARTICLE_FIELDS}
+    columns["px"] = np.array([1.0, 3.0, 2.0, 5.0, 4.0])
+    particles = jets.EventParticles(columns, np.array([3, 0, 2]))
+    ordered = particles.sorted_by_pt()
+    np.testing.assert_array_equal(ordered["px"], [3.0, 2.0, 1.0, 5.0, 4.0])
+    np.testing.assert_array_equal(ordered.padded(ordered["px"], 2, fill=-1), [[3, 2], [-1, -1], [5, 4]])
+    assert len(particles.select_events(np.array([False, True, True]))["px"]) == 2
+
+
+def test_batch_without_any_jet_gives_empty_arrays():
+    soft = prong(50, 0.0, 0.0) + prong(30, 0.0, 0.3)
+    batch = jets.process(events(soft, soft), SETTINGS)
+    assert batch.cutflow == {
+        "events": 2,
+        "rejected_no_jet_above_pt_min": 2,
+        "rejected_fewer_than_two_groomed_constituents": 0,
+        "accepted": 0,
+    }
+    assert batch.xaug.shape == (0, len(jets.XAUG_NAMES))
+    assert batch.image.shape == (0, SETTINGS.grid, SETTINGS.grid)
+    assert batch.particles.shape == (0, SETTINGS.n_particles, len(jets.PARTICLE_FEATURES))

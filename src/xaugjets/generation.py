@@ -93,27 +93,30 @@ def make_pythia(settings: GeneratorSettings) -> Any:
     return pythia
 
 
-def visible_particles(pythia: Any, events: ak.Array) -> ak.Array:
-    """Visible final-state particles with the fields the jet stage needs (charge from Pythia's tables)."""
-    prt = jets.visible_final_state(events.prt)
-    ids = ak.to_numpy(ak.flatten(prt.id))
+def visible_particles(pythia: Any, events: ak.Array) -> jets.EventParticles:
+    """Visible final-state particles with the columns the jet stage needs (charge from Pythia's tables)."""
+    counts = ak.to_numpy(ak.num(events.prt, axis=1))
+    prt = ak.flatten(events.prt, axis=1)
+    keep = jets.visible_final_state(ak.to_numpy(prt.status), ak.to_numpy(prt.id))
+    prt = prt[keep]
+    ids = ak.to_numpy(prt.id)
     unique = np.unique(ids)
-    charges = np.array([pythia.particleData.charge(int(i)) for i in unique], dtype=np.float32)
-    charge = ak.unflatten(charges[np.searchsorted(unique, ids)], ak.num(prt.id))
-    vertex = prt.vProd
-    return ak.zip(
-        {
-            "px": prt.p.px,
-            "py": prt.p.py,
-            "pz": prt.p.pz,
-            "E": prt.p.e,
-            "id": prt.id,
-            "charge": charge,
-            "vx": ak.fill_none(vertex.px, 0.0),
-            "vy": ak.fill_none(vertex.py, 0.0),
-            "vz": ak.fill_none(vertex.pz, 0.0),
-        }
-    )
+    charges = np.array([pythia.particleData.charge(int(i)) for i in unique], dtype=np.float64)
+    vertex = ak.fill_none(prt.vProd, {"px": 0.0, "py": 0.0, "pz": 0.0, "e": 0.0})
+    columns = {
+        "px": prt.p.px,
+        "py": prt.p.py,
+        "pz": prt.p.pz,
+        "E": prt.p.e,
+        "vx": vertex.px,
+        "vy": vertex.py,
+        "vz": vertex.pz,
+    }
+    columns = {name: ak.to_numpy(values).astype(np.float64) for name, values in columns.items()}
+    columns["id"] = ids.astype(np.float64)
+    columns["charge"] = charges[np.searchsorted(unique, ids)]
+    event = np.repeat(np.arange(len(counts)), counts)[keep]
+    return jets.EventParticles(columns, np.bincount(event, minlength=len(counts)).astype(np.int64))
 
 
 def generate_jets(

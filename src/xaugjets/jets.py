@@ -1,9 +1,12 @@
 """Jets from particles: anti-kT clustering, mMDT / soft-drop grooming, N-subjettiness, expert variables.
 
-Everything is vectorized over events with the awkward-array interface of the scikit-hep ``fastjet``
-package (the only route to fastjet-contrib's SoftDrop and Nsubjettiness from Python).
+Clustering and grooming go through the awkward-array interface of the scikit-hep ``fastjet`` package
+(the only route to fastjet-contrib's SoftDrop from Python), vectorized over events.  Everything else
+works on flat numpy columns (:class:`EventParticles`): one pass per quantity over all particles of a
+batch, no per-event Python and only a handful of awkward calls, because this stage must stay cheap next
+to Pythia itself (see ``benchmarks/throughput.py``).
 
-Input: an awkward array of events, each a list of visible final-state particles with fields
+Input: :class:`EventParticles` (or an awkward array of events convertible to it), each particle with
 ``px, py, pz, E`` [GeV], ``id`` (PDG), ``charge`` [e], ``vx, vy, vz`` (production vertex) [mm].
 
 Conventions (see docs/physics.md):
@@ -12,26 +15,33 @@ Conventions (see docs/physics.md):
 - subjets: the groomed constituents reclustered with C/A into exactly two exclusive jets
   (the last C/A merging of the groomed jet is the soft-drop splitting);
 - N-subjettiness: WTA-kT axes, normalized measure τ_N = Σ pT_i min_k ΔR_ik^β / Σ pT_i R0^β with
-  R0 = 0.8; groomed τ use the groomed constituents in numerator and normalization alike.
+  R0 = 0.8; groomed τ use the groomed constituents in numerator and normalization alike.  The axes are
+  FastJet's exclusive kT jets with winner-take-all pT recombination and R = 1000 (fastjet-contrib's
+  ``WTA_KT_Axes``, found once per jet and reused for all β); the measure is evaluated in numpy.
+  ``tests/test_jets.py`` checks the result against fastjet-contrib's ``Nsubjettiness`` on Pythia jets.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import awkward as ak
 import fastjet
 import numpy as np
-import vector
-
-vector.register_awkward()
 
 NEUTRINO_IDS = (12, 14, 16)
 CHARGED_HADRON_IDS = (211, 321, 2212)
 NEUTRAL_HADRON_IDS = (2112, 130)
 NSUB_BETAS = (0.5, 1.0, 2.0)
 VERTEX_FLOOR_MM = 1e-6  # added before the log so prompt particles (vertex at 0) stay finite
+PARTICLE_FIELDS = ("px", "py", "pz", "E", "id", "charge", "vx", "vy", "vz")
+MOMENTUM_FIELDS = ("px", "py", "pz", "E")
+# fastjet-contrib's WTA_KT_Axes: exclusive kT, winner-take-all pT recombination, R = max_allowable_R.
+WTA_KT_AXES = fastjet.JetDefinition(fastjet.kt_algorithm, 1000.0, fastjet.Best, fastjet.WTA_pt_scheme)
+SAME_DIRECTION_DR2 = 1e-16  # ΔR < 1e-8: rounding of a particle that *is* an axis (|y| ~ 6 gives 1e-23); contrib: 0
 
 
 @dataclass(frozen=True)
@@ -92,97 +102,174 @@ PARTICLE_FEATURES: list[str] = [
 ]
 
 
-def visible_final_state(particles: ak.Array) -> ak.Array:
-    """Final-state particles (status > 0) without neutrinos."""
-    keep = (particles.status > 0) & ~_isin(np.abs(particles.id), NEUTRINO_IDS)
-    return particles[keep]
+@dataclass(frozen=True)
+class EventParticles:
+    """Particles of a batch of events as flat numpy columns plus the number of particles per event."""
+
+    columns: dict[str, np.ndarray]
+    counts: np.ndarray
+
+    @classmethod
+    def from_awkward(cls, events: ak.Array, fields: tuple[str, ...] = PARTICLE_FIELDS) -> EventParticles:
+        """From an awkward array of events (lists of particle records) with at least ``fields``."""
+        counts = ak.to_numpy(ak.num(events, axis=1)).astype(np.int64)
+        columns = {name: ak.to_numpy(ak.flatten(events[name], axis=1)) for name in fields}
+        return cls({name: np.asarray(col, dtype=np.float64) for name, col in columns.items()}, counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.counts)])
+
+    @property
+    def event_index(self) -> np.ndarray:
+        """The event each particle belongs to."""
+        return np.repeat(np.arange(len(self.counts)), self.counts)
+
+    @property
+    def position(self) -> np.ndarray:
+        """Each particle's position inside its event."""
+        return np.arange(int(self.counts.sum())) - np.repeat(self.offsets[:-1], self.counts)
+
+    def take(self, index: np.ndarray, counts: np.ndarray) -> EventParticles:
+        """Particles ``index`` (flat), regrouped into events of ``counts`` particles."""
+        return EventParticles({name: col[index] for name, col in self.columns.items()}, counts)
+
+    def select_events(self, keep: np.ndarray) -> EventParticles:
+        return self.take(np.repeat(keep, self.counts), self.counts[keep])
+
+    def sorted_by_pt(self) -> EventParticles:
+        """Within each event, particles by decreasing pT."""
+        return self.take(np.lexsort((-self.pt, self.event_index)), self.counts)
+
+    @property
+    def pt(self) -> np.ndarray:
+        return np.hypot(self["px"], self["py"])
+
+    def momenta(self) -> ak.Array:
+        """The four-momenta as the jagged awkward array FastJet's multi-event interface expects."""
+        record = ak.contents.RecordArray(
+            [ak.contents.NumpyArray(self[name]) for name in MOMENTUM_FIELDS], list(MOMENTUM_FIELDS)
+        )
+        return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(self.offsets), record))
+
+    def padded(self, values: np.ndarray, width: int, fill: float = 0.0) -> np.ndarray:
+        """A per-particle column as an (events, width) array: the first ``width`` particles, then ``fill``."""
+        out = np.full((len(self.counts), width), fill, dtype=np.float64)
+        position = self.position
+        keep = position < width
+        out[self.event_index[keep], position[keep]] = values[keep]
+        return out
 
 
-def _isin(values: ak.Array, choices: tuple[int, ...]) -> ak.Array:
-    """Element-wise membership for jagged arrays (np.isin needs rectangular input)."""
-    flat = ak.flatten(values)
-    return ak.unflatten(np.isin(ak.to_numpy(flat), choices), ak.num(values))
+@dataclass(frozen=True)
+class LeadingJets:
+    """The leading jet of each event that has one above pt_min, as its constituents."""
+
+    has_jet: np.ndarray  # per input event
+    constituents: EventParticles  # one entry per event with a jet
 
 
-def _momenta(particles: ak.Array) -> ak.Array:
-    return ak.zip(
-        {"px": particles.px, "py": particles.py, "pz": particles.pz, "E": particles.E}, with_name="Momentum4D"
-    )
+def visible_final_state(status: np.ndarray, pdg_id: np.ndarray) -> np.ndarray:
+    """Mask of final-state particles (status > 0) that are not neutrinos."""
+    return (status > 0) & ~np.isin(np.abs(pdg_id), NEUTRINO_IDS)
 
 
-def _padded(array: ak.Array, length: int, fill: float = 0.0) -> np.ndarray:
-    return ak.to_numpy(ak.fill_none(ak.pad_none(array, length, clip=True, axis=1), fill)).astype(np.float64)
-
-
-def _wrap(dphi: np.ndarray | ak.Array) -> np.ndarray | ak.Array:
+def _wrap(dphi: np.ndarray) -> np.ndarray:
     return (dphi + np.pi) % (2 * np.pi) - np.pi
 
 
-def leading_jets(particles: ak.Array, settings: JetSettings) -> tuple[np.ndarray, ak.Array]:
-    """Cluster anti-kT jets per event; return (events with a jet above pt_min, its constituents)."""
+def _rapidity(energy: np.ndarray, pz: np.ndarray) -> np.ndarray:
+    return 0.5 * np.log(np.maximum(energy + pz, 1e-300) / np.maximum(energy - pz, 1e-300))
+
+
+def _eta(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> np.ndarray:
+    return np.arcsinh(pz / np.maximum(np.hypot(px, py), 1e-12))
+
+
+def _records_to_numpy(records: ak.Array, per_event: int) -> dict[str, np.ndarray]:
+    """Jets returned by FastJet, exactly ``per_event`` per event, as (events, per_event) arrays."""
+    return {k: ak.to_numpy(ak.flatten(records[k], axis=1)).reshape(-1, per_event) for k in MOMENTUM_FIELDS}
+
+
+@contextmanager
+def _quiet_fastjet() -> Iterator[None]:
+    """Silence FastJet's Python warnings: it flags every exclusive-jet call, even for kT and C/A."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sequence = fastjet.ClusterSequence(
-            _momenta(particles), fastjet.JetDefinition(fastjet.antikt_algorithm, settings.radius)
-        )
-        jets = sequence.inclusive_jets(min_pt=settings.pt_min)
+        yield
+
+
+def _cluster(particles: EventParticles, definition: fastjet.JetDefinition) -> fastjet.ClusterSequence:
+    with _quiet_fastjet():
+        return fastjet.ClusterSequence(particles.momenta(), definition)
+
+
+def leading_jets(particles: EventParticles | ak.Array, settings: JetSettings) -> LeadingJets:
+    """Cluster anti-kT jets per event and keep the constituents of the hardest jet above pt_min."""
+    if not isinstance(particles, EventParticles):
+        particles = EventParticles.from_awkward(particles)
+    sequence = _cluster(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, settings.radius))
+    with _quiet_fastjet():
+        found = sequence.inclusive_jets(min_pt=settings.pt_min)
         index = sequence.constituent_index(min_pt=settings.pt_min)
-    has_jet = ak.to_numpy(ak.num(jets, axis=1) > 0)
-    jet_pt = np.hypot(jets.px, jets.py)[has_jet]
+    has_jet = ak.to_numpy(ak.num(found, axis=1) > 0)
+    jet_pt = np.hypot(found.px, found.py)[has_jet]
     lead = ak.argmax(jet_pt, axis=1, keepdims=True)
-    constituents = particles[has_jet][ak.flatten(index[has_jet][lead], axis=1)]
-    return has_jet, constituents
+    local = index[has_jet][lead][:, 0]  # per event with a jet: the leading jet's particle indices
+    counts = ak.to_numpy(ak.num(local, axis=1)).astype(np.int64)
+    flat = ak.to_numpy(ak.flatten(local, axis=1)).astype(np.int64)
+    first = np.repeat(particles.offsets[:-1][has_jet], counts)
+    return LeadingJets(has_jet, particles.take(first + flat, counts))
 
 
-def _cluster_ca(particles: ak.Array, radius: float) -> fastjet.ClusterSequence:
-    return fastjet.ClusterSequence(_momenta(particles), fastjet.JetDefinition(fastjet.cambridge_algorithm, radius))
+def nsubjettiness(particles: EventParticles, r0: float, max_n: int = 3) -> dict[float, np.ndarray]:
+    """τ_N for N = 1..max_n and every β in NSUB_BETAS, one row per event: {β: (events, max_n)}.
+
+    Axes: FastJet's exclusive kT jets with WTA pT recombination (contrib's ``WTA_KT_Axes``); where a
+    jet has no more than N particles each one is its own axis and τ_N = 0, as in contrib.
+    """
+    sequence = _cluster(particles, WTA_KT_AXES)
+    event = particles.event_index
+    pt, phi = particles.pt, np.arctan2(particles["py"], particles["px"])
+    rap = _rapidity(particles["E"], particles["pz"])
+    normalization = np.bincount(event, weights=pt, minlength=len(particles))
+    tau = {beta: np.zeros((len(particles), max_n)) for beta in NSUB_BETAS}
+    for n_axes in range(1, max_n + 1):
+        with _quiet_fastjet():
+            axes = EventParticles.from_awkward(sequence.exclusive_jets_up_to(n_axes), MOMENTUM_FIELDS)
+        axis_rap = axes.padded(_rapidity(axes["E"], axes["pz"]), n_axes, fill=np.inf)
+        axis_phi = axes.padded(np.arctan2(axes["py"], axes["px"]), n_axes)
+        dr2 = np.min((rap[:, None] - axis_rap[event]) ** 2 + _wrap(phi[:, None] - axis_phi[event]) ** 2, axis=1)
+        dr2[dr2 < SAME_DIRECTION_DR2] = 0.0
+        for beta in NSUB_BETAS:
+            numerator = np.bincount(event, weights=pt * dr2 ** (beta / 2), minlength=len(particles))
+            tau[beta][:, n_axes - 1] = numerator / (normalization * r0**beta)
+    return tau
 
 
-def _nsubjettiness(sequence: fastjet.ClusterSequence, radius: float) -> dict[float, np.ndarray]:
-    return {
-        beta: ak.to_numpy(
-            sequence.njettiness(
-                measure_definition="NormalizedMeasure",
-                axes_definition="WTA_KT_Axes",
-                njets=[1, 2, 3],
-                beta=beta,
-                R0=radius,
-            )
-        ).astype(np.float64)
-        for beta in NSUB_BETAS
-    }
-
-
-def _kinematics(p: ak.Array) -> dict[str, ak.Array]:
-    pt = np.hypot(p.px, p.py)
-    return {"pt": pt, "eta": np.arcsinh(p.pz / np.maximum(pt, 1e-12)), "phi": np.arctan2(p.py, p.px)}
-
-
-def pull_angle(constituents: ak.Array, axis: ak.Array, other: ak.Array) -> np.ndarray:
+def pull_angle(particles: EventParticles, axis: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> np.ndarray:
     """|angle| between the pull vector of a subjet and the direction to the other subjet, in (y, φ).
 
-    t = Σ_i (pT_i / pT_subjet) |r_i| r_i with r_i the constituent's (Δy, Δφ) from the subjet axis.
-    Computed on flat numpy arrays (one bincount per sum) rather than jagged awkward arithmetic.
+    t = Σ_i (pT_i / pT_subjet) |r_i| r_i with r_i the constituent's (Δy, Δφ) from the subjet axis;
+    ``particles`` are the subjet's constituents, ``axis`` and ``other`` per-event 4-vectors.
     """
-    counts = ak.to_numpy(ak.num(constituents, axis=1))
-    jet = np.repeat(np.arange(len(counts)), counts)
-    flat = {k: ak.to_numpy(ak.flatten(constituents[k])) for k in ("px", "py", "pz", "E")}
-    ax = {k: ak.to_numpy(axis[k]) for k in ("px", "py", "pz", "E")}
-    y_axis, phi_axis = _rapidity_np(ax), np.arctan2(ax["py"], ax["px"])
-    pt = np.hypot(flat["px"], flat["py"])
-    dy = _rapidity_np(flat) - y_axis[jet]
-    dphi = _wrap(np.arctan2(flat["py"], flat["px"]) - phi_axis[jet])
-    weight = pt * np.hypot(dy, dphi) / np.bincount(jet, weights=pt, minlength=len(counts))[jet]
-    t_y = np.bincount(jet, weights=weight * dy, minlength=len(counts))
-    t_phi = np.bincount(jet, weights=weight * dphi, minlength=len(counts))
-    oth = {k: ak.to_numpy(other[k]) for k in ("px", "py", "pz", "E")}
-    d_y = _rapidity_np(oth) - y_axis
-    d_phi = _wrap(np.arctan2(oth["py"], oth["px"]) - phi_axis)
+    event = particles.event_index
+    y_axis, phi_axis = _rapidity(axis["E"], axis["pz"]), np.arctan2(axis["py"], axis["px"])
+    pt = particles.pt
+    dy = _rapidity(particles["E"], particles["pz"]) - y_axis[event]
+    dphi = _wrap(np.arctan2(particles["py"], particles["px"]) - phi_axis[event])
+    weight = pt * np.hypot(dy, dphi) / np.bincount(event, weights=pt, minlength=len(particles))[event]
+    t_y = np.bincount(event, weights=weight * dy, minlength=len(particles))
+    t_phi = np.bincount(event, weights=weight * dphi, minlength=len(particles))
+    d_y = _rapidity(other["E"], other["pz"]) - y_axis
+    d_phi = _wrap(np.arctan2(other["py"], other["px"]) - phi_axis)
     return np.abs(np.arctan2(t_y * d_phi - t_phi * d_y, t_y * d_y + t_phi * d_phi))
-
-
-def _rapidity_np(p: dict[str, np.ndarray]) -> np.ndarray:
-    return 0.5 * np.log(np.maximum(p["E"] + p["pz"], 1e-12) / np.maximum(p["E"] - p["pz"], 1e-12))
 
 
 @dataclass
@@ -197,83 +284,117 @@ class JetBatch:
     cutflow: dict[str, int]
 
 
-def process(particles: ak.Array, settings: JetSettings) -> JetBatch:
+def process(particles: EventParticles | ak.Array, settings: JetSettings) -> JetBatch:
     """From visible particles per event to expert variables, image and particle list of the leading jet."""
+    return describe(leading_jets(particles, settings), settings)
+
+
+def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
+    """Grooming, subjets, N-subjettiness, expert variables, image and particle list of each leading jet."""
     from .images import align_to_subjets, parity_flip, pixelize
 
-    n_events = len(particles)
-    has_jet, constituents = leading_jets(particles, settings)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ungroomed = _cluster_ca(constituents, settings.radius)
-        groomed = ungroomed.exclusive_jets_softdrop_grooming(
-            njets=1, beta=settings.sd_beta, symmetry_cut=settings.zcut, R0=settings.radius
-        )
+    has_jet, constituents = found.has_jet, found.constituents
+    two_prongs = np.zeros(len(constituents), dtype=bool)
+    if len(constituents):
+        with _quiet_fastjet():
+            ungroomed = _cluster(constituents, fastjet.JetDefinition(fastjet.cambridge_algorithm, settings.radius))
+            groomed = ungroomed.exclusive_jets_softdrop_grooming(
+                njets=1, beta=settings.sd_beta, symmetry_cut=settings.zcut, R0=settings.radius
+            )
         two_prongs = ak.to_numpy(ak.num(groomed.constituents, axis=1) >= 2)
-        tau = {beta: values[two_prongs] for beta, values in _nsubjettiness(ungroomed, settings.radius).items()}
-        constituents = constituents[two_prongs]
-        groomed = groomed[two_prongs]
-        groomed_sequence = _cluster_ca(groomed.constituents, settings.radius)
-        subjets = groomed_sequence.exclusive_jets(n_jets=2)
-        subjet_index = groomed_sequence.exclusive_jets_constituent_index(njets=2)
-        tau_sd = _nsubjettiness(groomed_sequence, settings.radius)
-
-    passed = np.zeros(n_events, dtype=bool)
+    passed = np.zeros(len(has_jet), dtype=bool)
     passed[np.flatnonzero(has_jet)[two_prongs]] = True
     cutflow = {
-        "events": n_events,
+        "events": len(has_jet),
         "rejected_no_jet_above_pt_min": int((~has_jet).sum()),
         "rejected_fewer_than_two_groomed_constituents": int((~two_prongs).sum()),
         "accepted": int(passed.sum()),
     }
+    n_jets = cutflow["accepted"]
+    if n_jets == 0:
+        n, grid = settings.n_particles, settings.grid
+        return JetBatch(
+            xaug=np.zeros((0, len(XAUG_NAMES)), dtype=np.float32),
+            image=np.zeros((0, grid, grid), dtype=np.float32),
+            particles=np.zeros((0, n, len(PARTICLE_FEATURES)), dtype=np.float32),
+            mask=np.zeros((0, n), dtype=bool),
+            passed=passed,
+            cutflow=cutflow,
+        )
 
-    # Jet four-vector and kinematics.
-    jet = ak.zip({k: ak.sum(constituents[k], axis=1) for k in ("px", "py", "pz", "E")}, with_name="Momentum4D")
-    jet_pt = ak.to_numpy(jet.pt)
-    jet_eta = ak.to_numpy(jet.eta)
-    jet_phi = ak.to_numpy(jet.phi)
-    jet_mass = ak.to_numpy(np.sqrt(np.maximum(jet.E**2 - jet.px**2 - jet.py**2 - jet.pz**2, 0)))
+    constituents = constituents.select_events(two_prongs).sorted_by_pt()
+    groomed = groomed[two_prongs]
+    groomed_constituents = EventParticles.from_awkward(groomed.constituents, MOMENTUM_FIELDS)
+    tau = nsubjettiness(constituents, settings.radius)
+    tau_sd = nsubjettiness(groomed_constituents, settings.radius)
+    with _quiet_fastjet():
+        groomed_sequence = _cluster(
+            groomed_constituents, fastjet.JetDefinition(fastjet.cambridge_algorithm, settings.radius)
+        )
+        subjets = _records_to_numpy(groomed_sequence.exclusive_jets(n_jets=2), 2)
+        subjet_index = groomed_sequence.exclusive_jets_constituent_index(njets=2)
 
     # Subjets ordered by pT.
-    sub_pt = np.hypot(subjets.px, subjets.py)
-    order = ak.argsort(sub_pt, axis=1, ascending=False)
-    subjets = subjets[order]
-    subjet_index = subjet_index[order]
-    s1, s2 = subjets[:, 0], subjets[:, 1]
-    s_pt = ak.to_numpy(np.hypot(subjets.px, subjets.py))
-    s_eta = ak.to_numpy(np.arcsinh(subjets.pz / np.maximum(np.hypot(subjets.px, subjets.py), 1e-12)))
-    s_phi = ak.to_numpy(np.arctan2(subjets.py, subjets.px))
+    rows = np.arange(n_jets)
+    swap = np.hypot(subjets["px"][:, 1], subjets["py"][:, 1]) > np.hypot(subjets["px"][:, 0], subjets["py"][:, 0])
+    order = np.stack([swap.astype(np.int64), (~swap).astype(np.int64)], axis=1)
+    subjets = {k: v[rows[:, None], order] for k, v in subjets.items()}
+    s_pt = np.hypot(subjets["px"], subjets["py"])
+    s_eta = _eta(subjets["px"], subjets["py"], subjets["pz"])
+    s_phi = np.arctan2(subjets["py"], subjets["px"])
     dr_subjets = np.hypot(s_eta[:, 0] - s_eta[:, 1], _wrap(s_phi[:, 0] - s_phi[:, 1]))
     z_subjets = s_pt.min(axis=1) / s_pt.sum(axis=1)
-    groomed_constituents = ak.zip({k: groomed.constituents[k] for k in ("px", "py", "pz", "E")})
-    pull = pull_angle(groomed_constituents[subjet_index[:, 0]], s1, s2)
 
-    # Constituent-level arrays, ordered by pT.
-    kin = _kinematics(constituents)
-    constituents = constituents[ak.argsort(kin["pt"], axis=1, ascending=False)]
-    kin = _kinematics(constituents)
-    abs_id = np.abs(constituents.id)
-    is_charged_hadron = _isin(abs_id, CHARGED_HADRON_IDS)
-    is_neutral_hadron = _isin(abs_id, NEUTRAL_HADRON_IDS)
-    vtx_xy = np.hypot(constituents.vx, constituents.vy)
-    vtx_z = np.abs(constituents.vz)
-    lead = slice(0, settings.n_particles)
+    # Constituents of the leading subjet (indices into each jet's groomed constituents).
+    per_subjet = ak.to_numpy(ak.flatten(ak.num(subjet_index, axis=2), axis=1)).reshape(n_jets, 2)
+    local = ak.to_numpy(ak.flatten(subjet_index, axis=None)).astype(np.int64)
+    owner = np.repeat(np.arange(2 * n_jets), per_subjet.ravel())
+    in_leading = (owner % 2) == order[owner // 2, 0]
+    leading_counts = per_subjet[rows, order[:, 0]]
+    index = groomed_constituents.offsets[:-1][owner[in_leading] // 2] + local[in_leading]
+    leading = {k: v[:, 0] for k, v in subjets.items()}
+    second = {k: v[:, 1] for k, v in subjets.items()}
+    pull = pull_angle(groomed_constituents.take(index, leading_counts), leading, second)
+
+    # Jet four-vector and kinematics.
+    event = constituents.event_index
+    jet = {k: np.bincount(event, weights=constituents[k], minlength=n_jets) for k in MOMENTUM_FIELDS}
+    jet_pt = np.hypot(jet["px"], jet["py"])
+    jet_eta = _eta(jet["px"], jet["py"], jet["pz"])
+    jet_phi = np.arctan2(jet["py"], jet["px"])
+    jet_mass = np.sqrt(np.maximum(jet["E"] ** 2 - jet["px"] ** 2 - jet["py"] ** 2 - jet["pz"] ** 2, 0))
+
+    # Constituent-level columns (already ordered by pT within each jet).
+    pt = constituents.pt
+    eta = _eta(constituents["px"], constituents["py"], constituents["pz"])
+    phi = np.arctan2(constituents["py"], constituents["px"])
+    abs_id = np.abs(constituents["id"]).astype(np.int64)
+    flags = {
+        "is_electron": abs_id == 11,
+        "is_muon": abs_id == 13,
+        "is_photon": abs_id == 22,
+        "is_charged_hadron": np.isin(abs_id, CHARGED_HADRON_IDS),
+        "is_neutral_hadron": np.isin(abs_id, NEUTRAL_HADRON_IDS),
+    }
+    vtx_xy = np.hypot(constituents["vx"], constituents["vy"])
+    vtx_z = np.abs(constituents["vz"])
+    n = settings.n_particles
     counts = {
-        name: ak.to_numpy(ak.sum(flag, axis=1))
+        f"n_{name}": np.bincount(event, weights=flags[flag], minlength=n_jets)
         for name, flag in (
-            ("n_charged_hadrons", is_charged_hadron),
-            ("n_neutral_hadrons", is_neutral_hadron),
-            ("n_photons", abs_id == 22),
-            ("n_electrons", abs_id == 11),
-            ("n_muons", abs_id == 13),
+            ("charged_hadrons", "is_charged_hadron"),
+            ("neutral_hadrons", "is_neutral_hadron"),
+            ("photons", "is_photon"),
+            ("electrons", "is_electron"),
+            ("muons", "is_muon"),
         )
     }
 
     values = {"pt": jet_pt, "eta": jet_eta, "phi": jet_phi, "mass": jet_mass, "m_sd": ak.to_numpy(groomed.msoftdrop)}
     for beta in NSUB_BETAS:
-        for n in (1, 2, 3):
-            values[f"tau{n}_b{_beta_label(beta)}"] = tau[beta][:, n - 1]
-            values[f"tau{n}_b{_beta_label(beta)}_sd"] = tau_sd[beta][:, n - 1]
+        for k in (1, 2, 3):
+            values[f"tau{k}_b{_beta_label(beta)}"] = tau[beta][:, k - 1]
+            values[f"tau{k}_b{_beta_label(beta)}_sd"] = tau_sd[beta][:, k - 1]
     values["tau21"] = tau[1.0][:, 1] / np.maximum(tau[1.0][:, 0], 1e-12)
     values["beta3"] = tau[1.0][:, 1] / np.maximum(tau[0.5][:, 0] ** 2, 1e-12)
     values["beta3_sd"] = tau_sd[1.0][:, 1] / np.maximum(tau_sd[0.5][:, 0] ** 2, 1e-12)
@@ -282,16 +403,16 @@ def process(particles: ak.Array, settings: JetSettings) -> JetBatch:
         "z_subjets": z_subjets,
         "pull_angle": pull,
         **counts,
-        "log_vtx_xy": np.log(ak.to_numpy(ak.max(vtx_xy[:, lead], axis=1)) + VERTEX_FLOOR_MM),
-        "log_vtx_z": np.log(ak.to_numpy(ak.max(vtx_z[:, lead], axis=1)) + VERTEX_FLOOR_MM),
+        "log_vtx_xy": np.log(constituents.padded(vtx_xy, n).max(axis=1) + VERTEX_FLOOR_MM),
+        "log_vtx_z": np.log(constituents.padded(vtx_z, n).max(axis=1) + VERTEX_FLOOR_MM),
     }
     xaug = np.stack([np.asarray(values[name], dtype=np.float64) for name in XAUG_NAMES], axis=1)
 
     # Image: every constituent, in the frame of the two subjets (second subjet at (0, -1)).
-    n_max = int(ak.max(ak.num(constituents, axis=1)))
-    deta = _padded(kin["eta"] - jet_eta, n_max)
-    dphi = _padded(_wrap(kin["phi"] - jet_phi), n_max)
-    frac = _padded(kin["pt"], n_max) / jet_pt[:, None]
+    n_max = int(constituents.counts.max())
+    deta = constituents.padded(eta - jet_eta[event], n_max)
+    dphi = constituents.padded(_wrap(phi - jet_phi[event]), n_max)
+    frac = constituents.padded(pt / jet_pt[event], n_max)
     subjet_coords = [np.stack([s_eta[:, i] - jet_eta, _wrap(s_phi[:, i] - jet_phi)], axis=1) for i in (0, 1)]
     x, y, r0 = align_to_subjets(deta, dphi, *subjet_coords)
     image, _ = pixelize(x, y, frac, settings.grid, settings.half_width)
@@ -299,28 +420,22 @@ def process(particles: ak.Array, settings: JetSettings) -> JetBatch:
     x = np.where(flipped[:, None], -x, x)
 
     # Particle list: the leading n_particles constituents, zero padded, with a mask.
-    n = settings.n_particles
-    mask = _padded(ak.ones_like(kin["pt"]), n).astype(bool)
-    pt = _padded(kin["pt"], n, 1.0)
-    energy = _padded(constituents.E, n, 1.0)
+    mask = constituents.padded(np.ones_like(pt), n).astype(bool)
+    lead_pt = constituents.padded(pt, n, 1.0)
     d_sub = [np.hypot(deta[:, :n] - c[:, :1], _wrap(dphi[:, :n] - c[:, 1:2])) for c in subjet_coords]
     feats = {
-        "log_pt": np.log(pt),
-        "log_e": np.log(energy),
-        "log_pt_rel": np.log(pt / jet_pt[:, None]),
+        "log_pt": np.log(lead_pt),
+        "log_e": np.log(constituents.padded(constituents["E"], n, 1.0)),
+        "log_pt_rel": np.log(lead_pt / jet_pt[:, None]),
         "deta_rot": _pad_cols(x * r0[:, None], n),
         "dphi_rot": _pad_cols(y * r0[:, None], n),
         "dr_jet": _pad_cols(np.hypot(deta, dphi), n),
         "dr_subjet1": _pad_cols(d_sub[0], n),
         "dr_subjet2": _pad_cols(d_sub[1], n),
-        "charge": _padded(constituents.charge, n),
-        "is_electron": _padded(abs_id == 11, n),
-        "is_muon": _padded(abs_id == 13, n),
-        "is_photon": _padded(abs_id == 22, n),
-        "is_charged_hadron": _padded(is_charged_hadron, n),
-        "is_neutral_hadron": _padded(is_neutral_hadron, n),
-        "log_dxy": np.log(_padded(vtx_xy, n) + VERTEX_FLOOR_MM),
-        "log_dz": np.log(_padded(vtx_z, n) + VERTEX_FLOOR_MM),
+        "charge": constituents.padded(constituents["charge"], n),
+        **{name: constituents.padded(flag, n) for name, flag in flags.items()},
+        "log_dxy": np.log(constituents.padded(vtx_xy, n) + VERTEX_FLOOR_MM),
+        "log_dz": np.log(constituents.padded(vtx_z, n) + VERTEX_FLOOR_MM),
     }
     particle_array = np.stack([feats[name] for name in PARTICLE_FEATURES], axis=-1)
     particle_array[~mask] = 0.0
