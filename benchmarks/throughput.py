@@ -16,11 +16,19 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import awkward as ak
 
 from xaugjets import jets
 from xaugjets.generation import GeneratorSettings, make_pythia, visible_particles
+
+
+def time_bare(pythia: Any, n_events: int) -> tuple[float, int]:
+    """Seconds for ``n_events`` bare ``next()`` calls, and how many of them failed."""
+    start = time.perf_counter()
+    failures = sum(not pythia.next() for _ in range(n_events))
+    return time.perf_counter() - start, failures
 
 
 def main() -> None:
@@ -40,14 +48,8 @@ def main() -> None:
     n_jets = failed = 0
     for batch, done in enumerate(range(0, args.events, args.batch_size)):
         size = min(args.batch_size, args.events - done)
-
-        def run_bare(size: int = size) -> float:
-            start = time.perf_counter()
-            failures = sum(not bare_pythia.next() for _ in range(size))
-            return time.perf_counter() - start, failures
-
         if batch % 2 == 0:
-            seconds, failures = run_bare()
+            seconds, failures = time_bare(bare_pythia, size)
         t1 = time.perf_counter()
         events = chain_pythia.nextBatch(size, "none")
         events = events[~ak.to_numpy(ak.is_none(events, axis=0))]
@@ -59,7 +61,7 @@ def main() -> None:
         n_jets += jets.describe(found, jet_settings).cutflow["accepted"]
         t5 = time.perf_counter()
         if batch % 2 == 1:
-            seconds, failures = run_bare()
+            seconds, failures = time_bare(bare_pythia, size)
         bare += seconds
         failed += failures
         for name, seconds in zip(stages, (t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
@@ -70,6 +72,13 @@ def main() -> None:
     print(f"bare Pythia next():   {args.events / bare:8.1f} events/s  ({1e3 * bare / args.events:.2f} ms/event)")
     print(f"generation + chain:   {args.events / chain:8.1f} events/s  ({1e3 * chain / args.events:.2f} ms/event)")
     print(f"ratio chain/bare throughput: {bare / chain:.3f}  (target >= 0.9)")
+    generation = stages["generation (nextBatch)"]
+    after = chain - generation
+    print(
+        f"  of which nextBatch vs bare next(): {1e3 * (generation - bare) / args.events:+.2f} ms/event "
+        f"({100 * (generation - bare) / bare:+.1f} %); jets after nextBatch: "
+        f"{1e3 * after / args.events:.2f} ms/event ({100 * after / bare:.1f} % of bare)"
+    )
     print("cost per jet by stage:")
     for name, seconds in stages.items():
         print(f"  {name:44s} {1e3 * seconds / max(n_jets, 1):7.3f} ms  ({100 * seconds / chain:5.1f} %)")
