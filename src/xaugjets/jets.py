@@ -32,6 +32,8 @@ import awkward as ak
 import fastjet
 import numpy as np
 
+from . import native
+
 NEUTRINO_IDS = (12, 14, 16)
 CHARGED_HADRON_IDS = (211, 321, 2212)
 NEUTRAL_HADRON_IDS = (2112, 130)
@@ -218,12 +220,13 @@ def leading_jets(particles: EventParticles | ak.Array, settings: JetSettings) ->
     with _quiet_fastjet():
         found = sequence.inclusive_jets(min_pt=settings.pt_min)
         index = sequence.constituent_index(min_pt=settings.pt_min)
-    has_jet = ak.to_numpy(ak.num(found, axis=1) > 0)
+    has_jet = np.asarray(ak.to_numpy(ak.num(found, axis=1) > 0), dtype=bool)
     jet_pt = np.hypot(found.px, found.py)[has_jet]
     lead = ak.argmax(jet_pt, axis=1, keepdims=True)
     local = index[has_jet][lead][:, 0]  # per event with a jet: the leading jet's particle indices
-    counts = ak.to_numpy(ak.num(local, axis=1)).astype(np.int64)
-    flat = ak.to_numpy(ak.flatten(local, axis=1)).astype(np.int64)
+    # np.asarray: with no jet in the batch awkward's option types come back as (empty) masked arrays
+    counts = np.asarray(ak.to_numpy(ak.num(local, axis=1)), dtype=np.int64)
+    flat = np.asarray(ak.to_numpy(ak.flatten(local, axis=1)), dtype=np.int64)
     first = np.repeat(particles.offsets[:-1][has_jet], counts)
     return LeadingJets(has_jet, particles.take(first + flat, counts))
 
@@ -289,19 +292,38 @@ def process(particles: EventParticles | ak.Array, settings: JetSettings) -> JetB
     return describe(leading_jets(particles, settings), settings)
 
 
+def soft_drop(
+    constituents: EventParticles, settings: JetSettings, compiled: bool = True
+) -> tuple[np.ndarray, EventParticles]:
+    """mMDT / soft drop (fastjet-contrib) on each jet, reclustered with C/A: (m_SD, groomed constituents).
+
+    ``compiled`` calls contrib's SoftDrop through :mod:`xaugjets.native` where it can be built, else (or
+    with ``compiled=False``) through the scikit-hep binding; both give the same jets.
+    """
+    if not len(constituents):
+        return np.zeros(0), constituents
+    if compiled:
+        momenta = np.stack([constituents[name] for name in MOMENTUM_FIELDS], axis=1)
+        result = native.mmdt(momenta, constituents.counts, settings.radius, settings.zcut, settings.sd_beta)
+        if result is not None:
+            m_sd, keep = result
+            counts = np.bincount(constituents.event_index[keep], minlength=len(constituents)).astype(np.int64)
+            return m_sd, constituents.take(np.flatnonzero(keep), counts)
+    with _quiet_fastjet():
+        sequence = _cluster(constituents, fastjet.JetDefinition(fastjet.cambridge_algorithm, settings.radius))
+        groomed = sequence.exclusive_jets_softdrop_grooming(
+            njets=1, beta=settings.sd_beta, symmetry_cut=settings.zcut, R0=settings.radius
+        )
+    return ak.to_numpy(groomed.msoftdrop), EventParticles.from_awkward(groomed.constituents, MOMENTUM_FIELDS)
+
+
 def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
     """Grooming, subjets, N-subjettiness, expert variables, image and particle list of each leading jet."""
     from .images import align_to_subjets, parity_flip, pixelize
 
     has_jet, constituents = found.has_jet, found.constituents
-    two_prongs = np.zeros(len(constituents), dtype=bool)
-    if len(constituents):
-        with _quiet_fastjet():
-            ungroomed = _cluster(constituents, fastjet.JetDefinition(fastjet.cambridge_algorithm, settings.radius))
-            groomed = ungroomed.exclusive_jets_softdrop_grooming(
-                njets=1, beta=settings.sd_beta, symmetry_cut=settings.zcut, R0=settings.radius
-            )
-        two_prongs = ak.to_numpy(ak.num(groomed.constituents, axis=1) >= 2)
+    m_sd, groomed_constituents = soft_drop(constituents, settings)
+    two_prongs = groomed_constituents.counts >= 2
     passed = np.zeros(len(has_jet), dtype=bool)
     passed[np.flatnonzero(has_jet)[two_prongs]] = True
     cutflow = {
@@ -323,8 +345,7 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
         )
 
     constituents = constituents.select_events(two_prongs).sorted_by_pt()
-    groomed = groomed[two_prongs]
-    groomed_constituents = EventParticles.from_awkward(groomed.constituents, MOMENTUM_FIELDS)
+    groomed_constituents = groomed_constituents.select_events(two_prongs)
     tau = nsubjettiness(constituents, settings.radius)
     tau_sd = nsubjettiness(groomed_constituents, settings.radius)
     with _quiet_fastjet():
@@ -390,7 +411,7 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
         )
     }
 
-    values = {"pt": jet_pt, "eta": jet_eta, "phi": jet_phi, "mass": jet_mass, "m_sd": ak.to_numpy(groomed.msoftdrop)}
+    values = {"pt": jet_pt, "eta": jet_eta, "phi": jet_phi, "mass": jet_mass, "m_sd": m_sd[two_prongs]}
     for beta in NSUB_BETAS:
         for k in (1, 2, 3):
             values[f"tau{k}_b{_beta_label(beta)}"] = tau[beta][:, k - 1]
