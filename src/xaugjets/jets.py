@@ -212,10 +212,22 @@ def _cluster(particles: EventParticles, definition: fastjet.JetDefinition) -> fa
         return fastjet.ClusterSequence(particles.momenta(), definition)
 
 
-def leading_jets(particles: EventParticles | ak.Array, settings: JetSettings) -> LeadingJets:
-    """Cluster anti-kT jets per event and keep the constituents of the hardest jet above pt_min."""
+def leading_jets(particles: EventParticles | ak.Array, settings: JetSettings, compiled: bool = True) -> LeadingJets:
+    """Cluster anti-kT jets per event and keep the constituents of the hardest jet above pt_min.
+
+    ``compiled`` runs FastJet through :mod:`xaugjets.native` where it can be built, else (or with
+    ``compiled=False``) through the scikit-hep binding; both give the same jets.
+    """
     if not isinstance(particles, EventParticles):
         particles = EventParticles.from_awkward(particles)
+    result = None
+    if compiled:
+        momenta = np.stack([particles[name] for name in MOMENTUM_FIELDS], axis=1)
+        result = native.leading_jets(momenta, particles.counts, settings.radius, settings.pt_min)
+    if result is not None:
+        has_jet, in_jet = result
+        counts = np.bincount(particles.event_index[in_jet], minlength=len(particles))[has_jet].astype(np.int64)
+        return LeadingJets(has_jet, particles.take(np.flatnonzero(in_jet), counts))
     sequence = _cluster(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, settings.radius))
     with _quiet_fastjet():
         found = sequence.inclusive_jets(min_pt=settings.pt_min)
@@ -302,13 +314,14 @@ def soft_drop(
     """
     if not len(constituents):
         return np.zeros(0), constituents
+    result = None
     if compiled:
         momenta = np.stack([constituents[name] for name in MOMENTUM_FIELDS], axis=1)
         result = native.mmdt(momenta, constituents.counts, settings.radius, settings.zcut, settings.sd_beta)
-        if result is not None:
-            m_sd, keep = result
-            counts = np.bincount(constituents.event_index[keep], minlength=len(constituents)).astype(np.int64)
-            return m_sd, constituents.take(np.flatnonzero(keep), counts)
+    if result is not None:
+        m_sd, keep = result
+        counts = np.bincount(constituents.event_index[keep], minlength=len(constituents)).astype(np.int64)
+        return m_sd, constituents.take(np.flatnonzero(keep), counts)
     with _quiet_fastjet():
         sequence = _cluster(constituents, fastjet.JetDefinition(fastjet.cambridge_algorithm, settings.radius))
         groomed = sequence.exclusive_jets_softdrop_grooming(

@@ -1,11 +1,11 @@
-"""fastjet-contrib SoftDrop called directly from a small C++ library, compiled on first use.
+"""FastJet and fastjet-contrib called directly from a small C++ library, compiled on first use.
 
-Why: through the scikit-hep binding, mMDT costs ~0.6 ms per jet, ten times fastjet-contrib's own cost
-(``benchmarks/fastjet_floor.py``), and more than the rest of the jet stage together.  ``mmdt.cc`` is
-compiled once per machine with ``g++`` against the headers and libraries shipped in the ``fastjet``
-wheel (the same shared libraries the binding loads) into a cache directory, atomically, so concurrent
-jobs are safe.  Without a compiler the caller falls back to the binding; both give identical results
-(``tests/test_jets.py``).
+Why: through the scikit-hep binding, anti-kT + mMDT cost ~1.3 ms per jet against ~0.5 ms from C++
+(``benchmarks/fastjet_floor.py``): its soft drop alone is ten times contrib's own cost.  ``jet_kernels.cc``
+is compiled once per machine with ``$CXX`` (default ``g++``) against the headers and libraries shipped in
+the ``fastjet`` wheel (the same shared libraries the binding loads) into ``$XDG_CACHE_HOME/xaugjets``,
+atomically, so concurrent jobs are safe.  Without a compiler the callers in :mod:`xaugjets.jets` use the
+binding; both give the same jets (``tests/test_jets.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import fastjet
 import numpy as np
 
-SOURCE = Path(__file__).with_name("mmdt.cc")
+SOURCE = Path(__file__).with_name("jet_kernels.cc")
 LIBRARIES = ("fastjetcontribfragile", "fastjettools", "fastjet")
 
 
@@ -52,7 +52,7 @@ def load() -> ctypes.CDLL | None:
     except FileNotFoundError:
         return None
     key = hashlib.sha256(SOURCE.read_bytes() + str(lib).encode() + fastjet.__version__.encode()).hexdigest()[:16]
-    target = cache_dir() / f"mmdt-{key}.so"
+    target = cache_dir() / f"jet_kernels-{key}.so"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
@@ -66,7 +66,43 @@ def load() -> ctypes.CDLL | None:
             os.replace(built, target)  # atomic: a concurrent job sees no half-written library
     library = ctypes.CDLL(str(target))
     library.xaugjets_mmdt.restype = ctypes.c_int
+    library.xaugjets_leading_jets.restype = ctypes.c_int
     return library
+
+
+def _pointer(array: np.ndarray, ctype: type) -> ctypes._Pointer:
+    return array.ctypes.data_as(ctypes.POINTER(ctype))
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+def leading_jets(
+    momenta: np.ndarray, counts: np.ndarray, radius: float, pt_min: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Hardest anti-kT jet above ``pt_min`` per event (rows of ``momenta`` = px, py, pz, E).
+
+    Returns (per-event has-a-jet flag, per-particle in-that-jet mask), or None without the library.
+    """
+    library = load()
+    if library is None:
+        return None
+    momenta = np.ascontiguousarray(momenta, dtype=np.float64)
+    has_jet = np.zeros(len(counts), dtype=np.uint8)
+    in_jet = np.zeros(len(momenta), dtype=np.uint8)
+    status = library.xaugjets_leading_jets(
+        _pointer(momenta, ctypes.c_double),
+        _pointer(_offsets(counts), ctypes.c_int64),
+        ctypes.c_int64(len(counts)),
+        ctypes.c_double(radius),
+        ctypes.c_double(pt_min),
+        _pointer(has_jet, ctypes.c_uint8),
+        _pointer(in_jet, ctypes.c_uint8),
+    )
+    if status != 0:
+        raise RuntimeError("FastJet anti-kT clustering failed in the compiled jet library")
+    return has_jet.astype(bool), in_jet.astype(bool)
 
 
 def mmdt(
@@ -80,19 +116,18 @@ def mmdt(
     if library is None:
         return None
     momenta = np.ascontiguousarray(momenta, dtype=np.float64)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     m_sd = np.zeros(len(counts), dtype=np.float64)
     groomed = np.zeros(len(momenta), dtype=np.uint8)
     status = library.xaugjets_mmdt(
-        momenta.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
-        offsets.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)),
+        _pointer(momenta, ctypes.c_double),
+        _pointer(_offsets(counts), ctypes.c_int64),
         ctypes.c_int64(len(counts)),
         ctypes.c_double(radius),
         ctypes.c_double(zcut),
         ctypes.c_double(beta),
-        m_sd.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
-        groomed.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)),
+        _pointer(m_sd, ctypes.c_double),
+        _pointer(groomed, ctypes.c_uint8),
     )
     if status != 0:
-        raise RuntimeError("fastjet-contrib SoftDrop failed in the compiled mMDT library")
+        raise RuntimeError("fastjet-contrib SoftDrop failed in the compiled jet library")
     return m_sd, groomed.astype(bool)
