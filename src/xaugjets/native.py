@@ -53,21 +53,30 @@ def load() -> ctypes.CDLL | None:
         return None
     key = hashlib.sha256(SOURCE.read_bytes() + str(lib).encode() + fastjet.__version__.encode()).hexdigest()[:16]
     target = cache_dir() / f"jet_kernels-{key}.so"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-            built = Path(scratch) / target.name
-            command = [compiler, "-O2", "-shared", "-fPIC", "-o", str(built), str(SOURCE), f"-I{include}", f"-L{lib}"]
-            command += [f"-l{name}" for name in LIBRARIES] + [f"-Wl,-rpath,{lib}"]
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
-            if result.returncode != 0:
-                print(f"xaugjets: could not compile {SOURCE.name}:\n{result.stderr[-2000:]}", file=sys.stderr)
-                return None
-            os.replace(built, target)  # atomic: a concurrent job sees no half-written library
-    library = ctypes.CDLL(str(target))
+    try:
+        if not target.exists():
+            _build(compiler, include, lib, target)
+        library = ctypes.CDLL(str(target))
+    except (OSError, subprocess.CalledProcessError) as err:
+        print(f"xaugjets: no compiled FastJet library ({err}); using the fastjet binding", file=sys.stderr)
+        return None
     library.xaugjets_mmdt.restype = ctypes.c_int
     library.xaugjets_leading_jets.restype = ctypes.c_int
     return library
+
+
+def _build(compiler: str, include: Path, lib: Path, target: Path) -> None:
+    """Compile SOURCE into ``target``, atomically: a concurrent job never sees a half-written library."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        built = Path(scratch) / target.name
+        command = [compiler, "-O2", "-shared", "-fPIC", "-o", str(built), str(SOURCE), f"-I{include}", f"-L{lib}"]
+        command += [f"-l{name}" for name in LIBRARIES] + [f"-Wl,-rpath,{lib}"]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            print(result.stderr[-2000:], file=sys.stderr)
+            raise subprocess.CalledProcessError(result.returncode, command[0])
+        os.replace(built, target)
 
 
 def _pointer(array: np.ndarray, ctype: type) -> ctypes._Pointer:
