@@ -79,64 +79,44 @@ def _build(compiler: str, include: Path, lib: Path, target: Path) -> None:
         os.replace(built, target)
 
 
-def _pointer(array: np.ndarray, ctype: type) -> ctypes._Pointer:
-    return array.ctypes.data_as(ctypes.POINTER(ctype))
+def _run_batch(
+    function: str, momenta: np.ndarray, counts: np.ndarray, parameters: tuple[float, ...], per_group: np.dtype
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Call ``function(momenta, offsets, n_groups, *parameters, per_group_out, per_particle_mask)``.
 
-
-def _offsets(counts: np.ndarray) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    ``momenta`` rows are (px, py, pz, E), grouped into events or jets by ``counts``.  Returns the
+    per-group output and the per-particle mask, or None without the library.
+    """
+    library = load()
+    if library is None:
+        return None
+    momenta = np.ascontiguousarray(momenta, dtype=np.float64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    group_out = np.zeros(len(counts), dtype=per_group)
+    mask = np.zeros(len(momenta), dtype=np.uint8)
+    status = getattr(library, function)(
+        momenta.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+        offsets.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)),
+        ctypes.c_int64(len(counts)),
+        *(ctypes.c_double(value) for value in parameters),
+        group_out.ctypes.data_as(ctypes.POINTER(np.ctypeslib.as_ctypes_type(per_group))),
+        mask.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)),
+    )
+    if status != 0:
+        raise RuntimeError(f"FastJet failed in {function} of the compiled jet library")
+    return group_out, mask.astype(bool)
 
 
 def leading_jets(
     momenta: np.ndarray, counts: np.ndarray, radius: float, pt_min: float
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Hardest anti-kT jet above ``pt_min`` per event (rows of ``momenta`` = px, py, pz, E).
-
-    Returns (per-event has-a-jet flag, per-particle in-that-jet mask), or None without the library.
-    """
-    library = load()
-    if library is None:
-        return None
-    momenta = np.ascontiguousarray(momenta, dtype=np.float64)
-    has_jet = np.zeros(len(counts), dtype=np.uint8)
-    in_jet = np.zeros(len(momenta), dtype=np.uint8)
-    status = library.xaugjets_leading_jets(
-        _pointer(momenta, ctypes.c_double),
-        _pointer(_offsets(counts), ctypes.c_int64),
-        ctypes.c_int64(len(counts)),
-        ctypes.c_double(radius),
-        ctypes.c_double(pt_min),
-        _pointer(has_jet, ctypes.c_uint8),
-        _pointer(in_jet, ctypes.c_uint8),
-    )
-    if status != 0:
-        raise RuntimeError("FastJet anti-kT clustering failed in the compiled jet library")
-    return has_jet.astype(bool), in_jet.astype(bool)
+    """Hardest anti-kT jet above ``pt_min`` per event: (has-a-jet flag per event, in-that-jet mask)."""
+    result = _run_batch("xaugjets_leading_jets", momenta, counts, (radius, pt_min), np.dtype(np.uint8))
+    return None if result is None else (result[0].astype(bool), result[1])
 
 
 def mmdt(
     momenta: np.ndarray, counts: np.ndarray, radius: float, zcut: float, beta: float
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Soft drop on each jet (rows of ``momenta`` = px, py, pz, E, grouped by ``counts``).
-
-    Returns (m_SD per jet, per-particle mask of the groomed constituents), or None without the library.
-    """
-    library = load()
-    if library is None:
-        return None
-    momenta = np.ascontiguousarray(momenta, dtype=np.float64)
-    m_sd = np.zeros(len(counts), dtype=np.float64)
-    groomed = np.zeros(len(momenta), dtype=np.uint8)
-    status = library.xaugjets_mmdt(
-        _pointer(momenta, ctypes.c_double),
-        _pointer(_offsets(counts), ctypes.c_int64),
-        ctypes.c_int64(len(counts)),
-        ctypes.c_double(radius),
-        ctypes.c_double(zcut),
-        ctypes.c_double(beta),
-        _pointer(m_sd, ctypes.c_double),
-        _pointer(groomed, ctypes.c_uint8),
-    )
-    if status != 0:
-        raise RuntimeError("fastjet-contrib SoftDrop failed in the compiled jet library")
-    return m_sd, groomed.astype(bool)
+    """Soft drop on each jet: (m_SD per jet, mask of the groomed constituents)."""
+    return _run_batch("xaugjets_mmdt", momenta, counts, (radius, zcut, beta), np.dtype(np.float64))
