@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 
 import awkward as ak
-import fastjet
 import numpy as np
 
+from xaugjets import native
 from xaugjets.generation import GeneratorSettings, make_pythia, visible_particles
 
 SOURCE = Path(__file__).with_name("fastjet_floor.cc")
@@ -33,16 +33,13 @@ def main() -> None:
     pythia = make_pythia(GeneratorSettings(process=args.process, seed=args.seed))
     events = pythia.nextBatch(args.events, "skip")
     particles = visible_particles(pythia, events)
-    prefix = Path(fastjet.__file__).parent
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         particles.counts.astype(np.int64).tofile(work / "counts.bin")
-        momenta = np.stack([particles[name] for name in ("px", "py", "pz", "E")], axis=1)
-        momenta.astype(np.float64).tofile(work / "momenta.bin")
+        particles.four_vectors().astype(np.float64).tofile(work / "momenta.bin")
         binary = work / "fastjet_floor"
-        libraries = ["-lfastjetcontribfragile", "-lfastjettools", "-lfastjet", f"-Wl,-rpath,{prefix / 'lib64'}"]
-        compile_command = ["g++", "-O2", "-o", str(binary), str(SOURCE), f"-I{prefix / 'include'}"]
-        subprocess.run([*compile_command, f"-L{prefix / 'lib64'}", *libraries], check=True)
+        include, lib = native.fastjet_prefix()
+        subprocess.run(native.compile_command("g++", SOURCE, binary, include, lib, shared=False), check=True)
         print(f"process {args.process}, {ak.num(events, axis=0)} events")
         subprocess.run([str(binary), str(work / "counts.bin"), str(work / "momenta.bin")], check=True)
 

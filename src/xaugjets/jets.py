@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 import awkward as ak
 import fastjet
@@ -125,16 +126,17 @@ class EventParticles:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
 
-    @property
+    # Cached: the jet stage asks for these dozens of times per batch (the columns never change).
+    @cached_property
     def offsets(self) -> np.ndarray:
         return np.concatenate([[0], np.cumsum(self.counts)])
 
-    @property
+    @cached_property
     def event_index(self) -> np.ndarray:
         """The event each particle belongs to."""
         return np.repeat(np.arange(len(self.counts)), self.counts)
 
-    @property
+    @cached_property
     def position(self) -> np.ndarray:
         """Each particle's position inside its event."""
         return np.arange(int(self.counts.sum())) - np.repeat(self.offsets[:-1], self.counts)
@@ -146,6 +148,11 @@ class EventParticles:
     def select_events(self, keep: np.ndarray) -> EventParticles:
         return self.take(np.repeat(keep, self.counts), self.counts[keep])
 
+    def select_particles(self, keep: np.ndarray) -> EventParticles:
+        """The particles where ``keep`` (flat mask), still grouped by event (events may become empty)."""
+        counts = np.bincount(self.event_index[keep], minlength=len(self.counts)).astype(np.int64)
+        return self.take(np.flatnonzero(keep), counts)
+
     def sorted_by_pt(self) -> EventParticles:
         """Within each event, particles by decreasing pT."""
         return self.take(np.lexsort((-self.pt, self.event_index)), self.counts)
@@ -153,6 +160,10 @@ class EventParticles:
     @property
     def pt(self) -> np.ndarray:
         return np.hypot(self["px"], self["py"])
+
+    def four_vectors(self) -> np.ndarray:
+        """(particles, 4) array of px, py, pz, E."""
+        return np.stack([self[name] for name in MOMENTUM_FIELDS], axis=1)
 
     def momenta(self) -> ak.Array:
         """The four-momenta as the jagged awkward array FastJet's multi-event interface expects."""
@@ -223,12 +234,10 @@ def leading_jets(particles: EventParticles | ak.Array, settings: JetSettings, co
         particles = EventParticles.from_awkward(particles)
     result = None
     if compiled:
-        momenta = np.stack([particles[name] for name in MOMENTUM_FIELDS], axis=1)
-        result = native.leading_jets(momenta, particles.counts, settings.radius, settings.pt_min)
+        result = native.leading_jets(particles.four_vectors(), particles.counts, settings.radius, settings.pt_min)
     if result is not None:
         has_jet, in_jet = result
-        counts = np.bincount(particles.event_index[in_jet], minlength=len(particles))[has_jet].astype(np.int64)
-        return LeadingJets(has_jet, particles.take(np.flatnonzero(in_jet), counts))
+        return LeadingJets(has_jet, particles.select_particles(in_jet).select_events(has_jet))
     sequence = _cluster(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, settings.radius))
     with _quiet_fastjet():
         found = sequence.inclusive_jets(min_pt=settings.pt_min)
@@ -317,12 +326,11 @@ def soft_drop(
         return np.zeros(0), constituents
     result = None
     if compiled:
-        momenta = np.stack([constituents[name] for name in MOMENTUM_FIELDS], axis=1)
+        momenta = constituents.four_vectors()
         result = native.mmdt(momenta, constituents.counts, settings.radius, settings.zcut, settings.sd_beta)
     if result is not None:
         m_sd, keep = result
-        counts = np.bincount(constituents.event_index[keep], minlength=len(constituents)).astype(np.int64)
-        return m_sd, constituents.take(np.flatnonzero(keep), counts)
+        return m_sd, constituents.select_particles(keep)
     with _quiet_fastjet():
         sequence = _cluster(constituents, fastjet.JetDefinition(fastjet.cambridge_algorithm, settings.radius))
         groomed = sequence.exclusive_jets_softdrop_grooming(

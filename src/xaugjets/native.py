@@ -27,7 +27,7 @@ SOURCE = Path(__file__).with_name("jet_kernels.cc")
 LIBRARIES = ("fastjetcontribfragile", "fastjettools", "fastjet")
 
 
-def _fastjet_prefix() -> tuple[Path, Path]:
+def fastjet_prefix() -> tuple[Path, Path]:
     """Include and library directories of the installed fastjet package."""
     root = Path(fastjet.__file__).parent
     for include, lib in ((root / "include", root / "lib64"), (root / "include", root / "lib")):
@@ -48,7 +48,7 @@ def load() -> ctypes.CDLL | None:
     if compiler is None:
         return None
     try:
-        include, lib = _fastjet_prefix()
+        include, lib = fastjet_prefix()
     except FileNotFoundError:
         return None
     key = hashlib.sha256(SOURCE.read_bytes() + str(lib).encode() + fastjet.__version__.encode()).hexdigest()[:16]
@@ -65,13 +65,19 @@ def load() -> ctypes.CDLL | None:
     return library
 
 
+def compile_command(compiler: str, source: Path, output: Path, include: Path, lib: Path, shared: bool) -> list[str]:
+    """The compiler call that builds ``source`` against the fastjet wheel (library or executable)."""
+    kind = ["-shared", "-fPIC"] if shared else []
+    command = [compiler, "-O2", *kind, "-o", str(output), str(source), f"-I{include}", f"-L{lib}"]
+    return command + [f"-l{name}" for name in LIBRARIES] + [f"-Wl,-rpath,{lib}"]
+
+
 def _build(compiler: str, include: Path, lib: Path, target: Path) -> None:
     """Compile SOURCE into ``target``, atomically: a concurrent job never sees a half-written library."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         built = Path(scratch) / target.name
-        command = [compiler, "-O2", "-shared", "-fPIC", "-o", str(built), str(SOURCE), f"-I{include}", f"-L{lib}"]
-        command += [f"-l{name}" for name in LIBRARIES] + [f"-Wl,-rpath,{lib}"]
+        command = compile_command(compiler, SOURCE, built, include, lib, shared=True)
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             print(result.stderr[-2000:], file=sys.stderr)
