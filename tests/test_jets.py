@@ -170,22 +170,32 @@ def random_jets(n_jets: int, seed: int) -> jets.EventParticles:
     return jets.EventParticles(columns | {"vx": zeros, "vy": zeros, "vz": zeros}, counts)
 
 
-def test_nsubjettiness_equals_fastjet_contrib():
-    """The vectorized τ_N(β) agrees with fastjet-contrib's Nsubjettiness (WTA-kT axes, normalized measure)."""
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "binding"])
+def test_nsubjettiness_equals_fastjet_contrib(compiled):
+    """τ_N(β) from our WTA-kT axes and vectorized measure agrees with fastjet-contrib's Nsubjettiness
+    (WTA-kT axes, normalized measure), ungroomed and groomed, with either FastJet route."""
     import fastjet
 
     particles = random_jets(80, seed=11)
-    ours = jets.nsubjettiness(particles, 0.8)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sequence = fastjet.ClusterSequence(particles.momenta(), fastjet.JetDefinition(fastjet.cambridge_algorithm, 0.8))
-        for beta in jets.NSUB_BETAS:
-            contrib = sequence.njettiness(
-                measure_definition="NormalizedMeasure", axes_definition="WTA_KT_Axes", njets=[1, 2, 3], beta=beta
-            )
-            np.testing.assert_allclose(ours[beta], ak.to_numpy(contrib), rtol=1e-9, atol=1e-12)
-    assert np.all(ours[1.0][particles.counts <= 3, 2] == 0)  # N >= number of particles: every one is an axis
-    assert np.all(np.diff(ours[1.0], axis=1) <= 1e-12)  # more axes never increase τ
+    sub = jets.substructure(particles, jets.JetSettings(), compiled=compiled)
+    two_prongs = np.bincount(particles.event_index[sub.groomed], minlength=len(particles)) >= 2
+    assert two_prongs.sum() > 60
+    tagged = jets.EventParticles(particles.columns | {"groomed": sub.groomed}, particles.counts)
+    ungroomed = tagged.select_events(two_prongs)
+    groomed = ungroomed.select_particles(ungroomed["groomed"])
+    for jet, axes in ((ungroomed, sub.axes[two_prongs, 0]), (groomed, sub.axes[two_prongs, 1])):
+        ours = jets.nsubjettiness(jet, axes, 0.8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sequence = fastjet.ClusterSequence(jet.momenta(), fastjet.JetDefinition(fastjet.cambridge_algorithm, 0.8))
+            for beta in jets.NSUB_BETAS:
+                contrib = sequence.njettiness(
+                    measure_definition="NormalizedMeasure", axes_definition="WTA_KT_Axes", njets=[1, 2, 3], beta=beta
+                )
+                np.testing.assert_allclose(ours[beta], ak.to_numpy(contrib), rtol=1e-9, atol=1e-12)
+        assert np.all(ours[1.0][jet.counts <= 3, 2] == 0)  # N >= number of particles: every one is an axis
+        assert np.all(np.diff(ours[1.0], axis=1) <= 1e-12)  # more axes never increase τ
+    assert np.any(groomed.counts <= 3)  # the τ_N = 0 branch is exercised
 
 
 def test_event_particles_sorting_and_padding():
@@ -236,10 +246,26 @@ def test_compiled_fastjet_equals_binding(tmp_path, monkeypatch):
         assert 0 < compiled.has_jet.sum() < len(events)
         same_particles(compiled.constituents, binding.constituents)
 
-        m_compiled, groomed_compiled = jets.soft_drop(compiled.constituents, settings, compiled=True)
-        m_binding, groomed_binding = jets.soft_drop(compiled.constituents, settings, compiled=False)
-        np.testing.assert_allclose(m_compiled, m_binding, rtol=1e-12, atol=1e-12)
-        assert np.any(groomed_compiled.counts < compiled.constituents.counts)  # grooming removed something
-        same_particles(groomed_compiled, groomed_binding)
+        first = jets.substructure(compiled.constituents, settings, compiled=True)
+        second = jets.substructure(compiled.constituents, settings, compiled=False)
+        np.testing.assert_allclose(first.m_sd, second.m_sd, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(first.groomed, second.groomed)
+        assert 0 < first.groomed.sum() < len(first.groomed)  # grooming removed something, not everything
+        # FastJet lists the two subjets in clustering order, which depends on the input order: compare by pT.
+        for sub in (first, second):
+            swap = np.hypot(*sub.subjets[:, 1, :2].T) > np.hypot(*sub.subjets[:, 0, :2].T)
+            sub.subjets[swap] = sub.subjets[swap][:, ::-1]
+            relabel = swap[compiled.constituents.event_index] & (sub.subjet > 0)
+            sub.subjet[relabel] = 3 - sub.subjet[relabel]
+        np.testing.assert_allclose(first.subjets, second.subjets, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(first.subjet, second.subjet)
+        assert set(np.unique(first.subjet)) == {0, 1, 2}
+        tagged = jets.EventParticles(
+            compiled.constituents.columns | {"groomed": first.groomed}, compiled.constituents.counts
+        )
+        for variant, particles in enumerate((tagged, tagged.select_particles(tagged["groomed"]))):
+            for beta, tau in jets.nsubjettiness(particles, first.axes[:, variant], 0.8).items():
+                other = jets.nsubjettiness(particles, second.axes[:, variant], 0.8)[beta]
+                np.testing.assert_allclose(tau, other, rtol=1e-12, atol=1e-14)
     finally:
         native.load.cache_clear()

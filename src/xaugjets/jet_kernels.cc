@@ -1,7 +1,8 @@
-// The two FastJet steps of the jet stage, run over a whole batch of events in one call:
-// the leading anti-kT jet of each event, and mMDT / soft drop (fastjet-contrib SoftDrop) on C/A.
+// The FastJet steps of the jet stage, each run over a whole batch in one call: the leading anti-kT jet of
+// each event; and per jet mMDT / soft drop (fastjet-contrib SoftDrop) on C/A, the two subjets and the
+// N-subjettiness axes.
 // Compiled on first use by xaugjets.native against the headers and libraries of the `fastjet` wheel.
-// Through the scikit-hep binding the same steps cost ~1.3 ms per jet instead of ~0.5 ms: its soft drop
+// Through the scikit-hep binding, anti-kT + mMDT alone cost ~1.3 ms per jet instead of ~0.5 ms: its soft drop
 // is superlinear in the number of constituents, and every call copies the batch into new arrays.
 #include <fastjet/ClusterSequence.hh>
 #include <fastjet/contrib/SoftDrop.hh>
@@ -16,6 +17,27 @@ void load(const double* momenta, int64_t begin, int64_t end, std::vector<fastjet
   for (int64_t i = begin; i < end; ++i) {
     particles.emplace_back(momenta[4 * i], momenta[4 * i + 1], momenta[4 * i + 2], momenta[4 * i + 3]);
     particles.back().set_user_index(static_cast<int>(i));
+  }
+}
+
+void write(const fastjet::PseudoJet& jet, double* out) {
+  out[0] = jet.px();
+  out[1] = jet.py();
+  out[2] = jet.pz();
+  out[3] = jet.E();
+}
+
+// fastjet-contrib's WTA_KT_Axes: exclusive kT jets with winner-take-all pT recombination, R = 1000.
+constexpr double kWtaRadius = 1000.0;
+constexpr int kAxisSlots = 6;  // the axes for N = 1 | 2 | 3 in slots 0 | 1-2 | 3-5
+
+// The N-subjettiness axes for N = 1, 2, 3, found once and reused for every beta.  With no more than N
+// particles, FastJet returns the particles themselves (tau_N = 0) and the remaining slots stay empty.
+void wta_axes(const std::vector<fastjet::PseudoJet>& particles, const fastjet::JetDefinition& wta_kt, double* out) {
+  fastjet::ClusterSequence sequence(particles, wta_kt);
+  for (int n = 1, slot = 0; n <= 3; slot += n, ++n) {
+    const auto found = sequence.exclusive_jets_up_to(n);
+    for (std::size_t k = 0; k < found.size(); ++k) write(found[k], out + (slot + k) * 4);
   }
 }
 
@@ -42,11 +64,19 @@ extern "C" int xaugjets_leading_jets(const double* momenta, const int64_t* offse
   return 0;
 }
 
-// m_sd[jet]: groomed mass; groomed[i] = 1 for the particles that survive grooming.
-extern "C" int xaugjets_mmdt(const double* momenta, const int64_t* offsets, int64_t n_jets, double radius,
-                             double zcut, double beta, double* m_sd, uint8_t* groomed) {
+// Per jet, everything else FastJet does for the jet stage (the rest is numpy in xaugjets.jets):
+// - C/A + mMDT (contrib SoftDrop): m_sd[jet], and groomed[i] = 1 for the constituents that survive;
+// - if at least two survive: the two subjets, as 4-vectors in subjets[jet][k] and subjet[i] = k + 1 for their
+//   constituents, and the WTA-kT axes (see wta_axes) of the ungroomed constituents in axes[jet][0] and of the
+//   groomed ones in axes[jet][1].  The subjets are the two prongs of the soft-drop splitting: the same as the
+//   two exclusive C/A jets of the groomed constituents, which is how the binding route finds them.
+// Jets with fewer than two groomed constituents keep zeros there: the jet stage drops them.
+extern "C" int xaugjets_substructure(const double* momenta, const int64_t* offsets, int64_t n_jets, double radius,
+                                     double zcut, double beta, double* m_sd, double* subjets, double* axes,
+                                     uint8_t* groomed, uint8_t* subjet) {
   try {
     const fastjet::JetDefinition cambridge(fastjet::cambridge_algorithm, radius);
+    const fastjet::JetDefinition wta_kt(fastjet::kt_algorithm, kWtaRadius, fastjet::WTA_pt_scheme);
     const fastjet::contrib::SoftDrop soft_drop(beta, zcut, radius);
     std::vector<fastjet::PseudoJet> particles;
     for (int64_t jet = 0; jet < n_jets; ++jet) {
@@ -54,7 +84,16 @@ extern "C" int xaugjets_mmdt(const double* momenta, const int64_t* offsets, int6
       fastjet::ClusterSequence sequence(particles, cambridge);
       const fastjet::PseudoJet result = soft_drop(sequence.exclusive_jets(1)[0]);
       m_sd[jet] = result.m();
-      for (const auto& constituent : result.constituents()) groomed[constituent.user_index()] = 1;
+      const std::vector<fastjet::PseudoJet> kept = result.constituents();
+      for (const auto& constituent : kept) groomed[constituent.user_index()] = 1;
+      if (kept.size() < 2) continue;
+      const auto prongs = result.pieces();  // the two prongs of the splitting that passed the soft-drop condition
+      for (int k = 0; k < 2; ++k) {
+        write(prongs[k], subjets + (2 * jet + k) * 4);
+        for (const auto& constituent : prongs[k].constituents()) subjet[constituent.user_index()] = k + 1;
+      }
+      wta_axes(particles, wta_kt, axes + (2 * jet) * kAxisSlots * 4);
+      wta_axes(kept, wta_kt, axes + (2 * jet + 1) * kAxisSlots * 4);
     }
   } catch (...) {
     return 1;

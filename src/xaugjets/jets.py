@@ -45,6 +45,9 @@ PARTICLE_FIELDS = ("px", "py", "pz", "E", "id", "charge", "vx", "vy", "vz")
 MOMENTUM_FIELDS = ("px", "py", "pz", "E")
 # fastjet-contrib's WTA_KT_Axes: exclusive kT, winner-take-all pT recombination, R = max_allowable_R.
 WTA_KT_AXES = fastjet.JetDefinition(fastjet.kt_algorithm, 1000.0, fastjet.Best, fastjet.WTA_pt_scheme)
+AXIS_SLOTS = native.AXIS_SLOTS
+AXIS_SETS = (0, 1, 3)  # first slot of the axes for N = 1, 2, 3
+AXIS_INDEX = np.array([0, 0, 1, 0, 1, 2])  # which axis of its set each slot holds
 SAME_DIRECTION_DR2 = 1e-16  # ΔR < 1e-8: rounding of a particle that *is* an axis (|y| ~ 6 gives 1e-23); contrib: 0
 
 
@@ -253,27 +256,26 @@ def leading_jets(particles: EventParticles | ak.Array, settings: JetSettings, co
     return LeadingJets(has_jet, particles.take(first + flat, counts))
 
 
-def nsubjettiness(particles: EventParticles, r0: float, max_n: int = 3) -> dict[float, np.ndarray]:
-    """τ_N for N = 1..max_n and every β in NSUB_BETAS, one row per event: {β: (events, max_n)}.
+def nsubjettiness(particles: EventParticles, axes: np.ndarray, r0: float) -> dict[float, np.ndarray]:
+    """τ_N for N = 1, 2, 3 and every β in NSUB_BETAS, one row per jet: {β: (jets, 3)}.
 
-    Axes: FastJet's exclusive kT jets with WTA pT recombination (contrib's ``WTA_KT_Axes``); where a
-    jet has no more than N particles each one is its own axis and τ_N = 0, as in contrib.
+    ``axes``: (jets, AXIS_SLOTS, 4) four-vectors of each jet's WTA-kT axes (see :class:`Substructure`).
+    Where a jet has no more than N particles each one is its own axis and τ_N = 0, as in contrib.
     """
-    sequence = _cluster(particles, WTA_KT_AXES)
     event = particles.event_index
     pt, phi = particles.pt, np.arctan2(particles["py"], particles["px"])
     rap = _rapidity(particles["E"], particles["pz"])
+    exists = AXIS_INDEX[None, :] < particles.counts[:, None]
+    axis_rap = np.where(exists, _rapidity(axes[..., 3], axes[..., 2]), np.inf)
+    axis_phi = np.arctan2(axes[..., 1], axes[..., 0])
+    dr2 = (rap[:, None] - axis_rap[event]) ** 2 + _wrap(phi[:, None] - axis_phi[event]) ** 2  # (particles, slots)
+    dr2[dr2 < SAME_DIRECTION_DR2] = 0.0
     normalization = np.bincount(event, weights=pt, minlength=len(particles))
-    tau = {beta: np.zeros((len(particles), max_n)) for beta in NSUB_BETAS}
-    for n_axes in range(1, max_n + 1):
-        with _quiet_fastjet():
-            axes = EventParticles.from_awkward(sequence.exclusive_jets_up_to(n_axes), MOMENTUM_FIELDS)
-        axis_rap = axes.padded(_rapidity(axes["E"], axes["pz"]), n_axes, fill=np.inf)
-        axis_phi = axes.padded(np.arctan2(axes["py"], axes["px"]), n_axes)
-        dr2 = np.min((rap[:, None] - axis_rap[event]) ** 2 + _wrap(phi[:, None] - axis_phi[event]) ** 2, axis=1)
-        dr2[dr2 < SAME_DIRECTION_DR2] = 0.0
+    tau = {beta: np.zeros((len(particles), len(AXIS_SETS))) for beta in NSUB_BETAS}
+    for n_axes, first in enumerate(AXIS_SETS, start=1):
+        nearest = dr2[:, first : first + n_axes].min(axis=1)
         for beta in NSUB_BETAS:
-            numerator = np.bincount(event, weights=pt * dr2 ** (beta / 2), minlength=len(particles))
+            numerator = np.bincount(event, weights=pt * nearest ** (beta / 2), minlength=len(particles))
             tau[beta][:, n_axes - 1] = numerator / (normalization * r0**beta)
     return tau
 
@@ -314,29 +316,78 @@ def process(particles: EventParticles | ak.Array, settings: JetSettings) -> JetB
     return describe(leading_jets(particles, settings), settings)
 
 
-def soft_drop(
-    constituents: EventParticles, settings: JetSettings, compiled: bool = True
-) -> tuple[np.ndarray, EventParticles]:
-    """mMDT / soft drop (fastjet-contrib) on each jet, reclustered with C/A: (m_SD, groomed constituents).
+@dataclass(frozen=True)
+class Substructure:
+    """What FastJet finds inside each jet: the mMDT grooming, the two subjets, the N-subjettiness axes.
 
-    ``compiled`` calls contrib's SoftDrop through :mod:`xaugjets.native` where it can be built, else (or
-    with ``compiled=False``) through the scikit-hep binding; both give the same jets.
+    Subjets and axes stay zero for jets with fewer than two groomed constituents (the jet stage drops them).
     """
-    if not len(constituents):
-        return np.zeros(0), constituents
+
+    m_sd: np.ndarray  # (jets,) groomed mass [GeV]
+    subjets: np.ndarray  # (jets, 2, 4): the two exclusive C/A jets of the groomed constituents (px, py, pz, E)
+    axes: np.ndarray  # (jets, 2, AXIS_SLOTS, 4): WTA-kT axes of the ungroomed [:, 0] and groomed [:, 1] jet
+    groomed: np.ndarray  # per constituent: survives mMDT
+    subjet: np.ndarray  # per constituent: 1 or 2, the subjet it belongs to; 0 where groomed away
+
+
+def substructure(constituents: EventParticles, settings: JetSettings, compiled: bool = True) -> Substructure:
+    """mMDT / soft drop (fastjet-contrib SoftDrop on the C/A reclustered jet), subjets and WTA-kT axes.
+
+    ``compiled`` runs FastJet through :mod:`xaugjets.native` where it can be built, else (or with
+    ``compiled=False``) through the scikit-hep binding; both give the same results.
+    """
     result = None
     if compiled:
         momenta = constituents.four_vectors()
-        result = native.mmdt(momenta, constituents.counts, settings.radius, settings.zcut, settings.sd_beta)
-    if result is not None:
-        m_sd, keep = result
-        return m_sd, constituents.select_particles(keep)
+        result = native.substructure(momenta, constituents.counts, settings.radius, settings.zcut, settings.sd_beta)
+    return Substructure(*result) if result is not None else _substructure_binding(constituents, settings)
+
+
+def _momentum_keys(particles: EventParticles) -> np.ndarray:
+    """One exact key per particle (its jet and four-momentum): FastJet hands back exact copies of its input."""
+    rows = np.ascontiguousarray(np.column_stack([particles.event_index, particles.four_vectors()]))
+    return rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel()
+
+
+def _wta_axes_binding(particles: EventParticles) -> np.ndarray:
+    """(jets, AXIS_SLOTS, 4) WTA-kT axes for N = 1, 2, 3 through the binding."""
+    sequence = _cluster(particles, WTA_KT_AXES)
+    axes = np.zeros((len(particles), AXIS_SLOTS, 4))
+    for n_axes, first in enumerate(AXIS_SETS, start=1):
+        with _quiet_fastjet():
+            found = EventParticles.from_awkward(sequence.exclusive_jets_up_to(n_axes), MOMENTUM_FIELDS)
+        axes[found.event_index, first + found.position] = found.four_vectors()
+    return axes
+
+
+def _substructure_binding(constituents: EventParticles, settings: JetSettings) -> Substructure:
+    n_jets = len(constituents)
+    cambridge = fastjet.JetDefinition(fastjet.cambridge_algorithm, settings.radius)
     with _quiet_fastjet():
-        sequence = _cluster(constituents, fastjet.JetDefinition(fastjet.cambridge_algorithm, settings.radius))
-        groomed = sequence.exclusive_jets_softdrop_grooming(
+        result = _cluster(constituents, cambridge).exclusive_jets_softdrop_grooming(
             njets=1, beta=settings.sd_beta, symmetry_cut=settings.zcut, R0=settings.radius
         )
-    return ak.to_numpy(groomed.msoftdrop), EventParticles.from_awkward(groomed.constituents, MOMENTUM_FIELDS)
+    kept = EventParticles.from_awkward(result.constituents, MOMENTUM_FIELDS)
+    groomed = np.isin(_momentum_keys(constituents), _momentum_keys(kept))
+    subjets, subjet = np.zeros((n_jets, 2, 4)), np.zeros(len(groomed), dtype=np.uint8)
+    axes = np.zeros((n_jets, 2, AXIS_SLOTS, 4))
+    two_prongs = np.bincount(constituents.event_index[groomed], minlength=n_jets) >= 2
+    if two_prongs.any():
+        inside = np.flatnonzero(np.repeat(two_prongs, constituents.counts))
+        jet = constituents.take(inside, constituents.counts[two_prongs])
+        prongs = jet.select_particles(groomed[inside])
+        sequence = _cluster(prongs, cambridge)
+        with _quiet_fastjet():
+            found = _records_to_numpy(sequence.exclusive_jets(n_jets=2), 2)
+            index = sequence.exclusive_jets_constituent_index(njets=2)
+        subjets[two_prongs] = np.stack([found[name] for name in MOMENTUM_FIELDS], axis=-1)
+        per_subjet = ak.to_numpy(ak.flatten(ak.num(index, axis=2), axis=1))
+        local = ak.to_numpy(ak.flatten(index, axis=None)).astype(np.int64)
+        owner = np.repeat(np.arange(len(per_subjet)), per_subjet)  # 2 * jet + (subjet - 1)
+        subjet[inside[groomed[inside]][prongs.offsets[owner // 2] + local]] = owner % 2 + 1
+        axes[two_prongs, 0] = _wta_axes_binding(jet)
+        axes[two_prongs, 1] = _wta_axes_binding(prongs)
+    return Substructure(ak.to_numpy(result.msoftdrop), subjets, axes, groomed, subjet)
 
 
 def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
@@ -344,8 +395,8 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
     from .images import align_to_subjets, parity_flip, pixelize
 
     has_jet, constituents = found.has_jet, found.constituents
-    m_sd, groomed_constituents = soft_drop(constituents, settings)
-    two_prongs = groomed_constituents.counts >= 2
+    sub = substructure(constituents, settings)
+    two_prongs = np.bincount(constituents.event_index[sub.groomed], minlength=len(constituents)) >= 2
     passed = np.zeros(len(has_jet), dtype=bool)
     passed[np.flatnonzero(has_jet)[two_prongs]] = True
     cutflow = {
@@ -366,38 +417,28 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
             cutflow=cutflow,
         )
 
+    tagged = {"groomed": sub.groomed, "subjet": sub.subjet}
+    constituents = EventParticles(constituents.columns | tagged, constituents.counts)
     constituents = constituents.select_events(two_prongs).sorted_by_pt()
-    groomed_constituents = groomed_constituents.select_events(two_prongs)
-    tau = nsubjettiness(constituents, settings.radius)
-    tau_sd = nsubjettiness(groomed_constituents, settings.radius)
-    with _quiet_fastjet():
-        groomed_sequence = _cluster(
-            groomed_constituents, fastjet.JetDefinition(fastjet.cambridge_algorithm, settings.radius)
-        )
-        subjets = _records_to_numpy(groomed_sequence.exclusive_jets(n_jets=2), 2)
-        subjet_index = groomed_sequence.exclusive_jets_constituent_index(njets=2)
+    groomed_constituents = constituents.select_particles(constituents["groomed"])
+    tau = nsubjettiness(constituents, sub.axes[two_prongs, 0], settings.radius)
+    tau_sd = nsubjettiness(groomed_constituents, sub.axes[two_prongs, 1], settings.radius)
 
     # Subjets ordered by pT.
     rows = np.arange(n_jets)
-    swap = np.hypot(subjets["px"][:, 1], subjets["py"][:, 1]) > np.hypot(subjets["px"][:, 0], subjets["py"][:, 0])
+    found_subjets = sub.subjets[two_prongs]
+    swap = np.hypot(*found_subjets[:, 1, :2].T) > np.hypot(*found_subjets[:, 0, :2].T)
     order = np.stack([swap.astype(np.int64), (~swap).astype(np.int64)], axis=1)
-    subjets = {k: v[rows[:, None], order] for k, v in subjets.items()}
+    subjets = {name: found_subjets[rows[:, None], order, i] for i, name in enumerate(MOMENTUM_FIELDS)}
     s_pt = np.hypot(subjets["px"], subjets["py"])
     s_eta = _eta(subjets["px"], subjets["py"], subjets["pz"])
     s_phi = np.arctan2(subjets["py"], subjets["px"])
     dr_subjets = np.hypot(s_eta[:, 0] - s_eta[:, 1], _wrap(s_phi[:, 0] - s_phi[:, 1]))
     z_subjets = s_pt.min(axis=1) / s_pt.sum(axis=1)
-
-    # Constituents of the leading subjet (indices into each jet's groomed constituents).
-    per_subjet = ak.to_numpy(ak.flatten(ak.num(subjet_index, axis=2), axis=1)).reshape(n_jets, 2)
-    local = ak.to_numpy(ak.flatten(subjet_index, axis=None)).astype(np.int64)
-    owner = np.repeat(np.arange(2 * n_jets), per_subjet.ravel())
-    in_leading = (owner % 2) == order[owner // 2, 0]
-    leading_counts = per_subjet[rows, order[:, 0]]
-    index = groomed_constituents.offsets[:-1][owner[in_leading] // 2] + local[in_leading]
+    in_leading = constituents["subjet"] == (order[:, 0] + 1)[constituents.event_index]
     leading = {k: v[:, 0] for k, v in subjets.items()}
     second = {k: v[:, 1] for k, v in subjets.items()}
-    pull = pull_angle(groomed_constituents.take(index, leading_counts), leading, second)
+    pull = pull_angle(constituents.select_particles(in_leading), leading, second)
 
     # Jet four-vector and kinematics.
     event = constituents.event_index
@@ -433,7 +474,7 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
         )
     }
 
-    values = {"pt": jet_pt, "eta": jet_eta, "phi": jet_phi, "mass": jet_mass, "m_sd": m_sd[two_prongs]}
+    values = {"pt": jet_pt, "eta": jet_eta, "phi": jet_phi, "mass": jet_mass, "m_sd": sub.m_sd[two_prongs]}
     for beta in NSUB_BETAS:
         for k in (1, 2, 3):
             values[f"tau{k}_b{_beta_label(beta)}"] = tau[beta][:, k - 1]

@@ -25,6 +25,7 @@ import numpy as np
 
 SOURCE = Path(__file__).with_name("jet_kernels.cc")
 LIBRARIES = ("fastjetcontribfragile", "fastjettools", "fastjet")
+AXIS_SLOTS = 6  # N-subjettiness axes for N = 1 | 2 | 3 in slots 0 | 1-2 | 3-5 (kAxisSlots in the C++)
 
 
 def fastjet_prefix() -> tuple[Path, Path]:
@@ -60,8 +61,8 @@ def load() -> ctypes.CDLL | None:
     except (OSError, subprocess.CalledProcessError) as err:
         print(f"xaugjets: no compiled FastJet library ({err}); using the fastjet binding", file=sys.stderr)
         return None
-    library.xaugjets_mmdt.restype = ctypes.c_int
     library.xaugjets_leading_jets.restype = ctypes.c_int
+    library.xaugjets_substructure.restype = ctypes.c_int
     return library
 
 
@@ -86,43 +87,61 @@ def _build(compiler: str, include: Path, lib: Path, target: Path) -> None:
 
 
 def _run_batch(
-    function: str, momenta: np.ndarray, counts: np.ndarray, parameters: tuple[float, ...], per_group: np.dtype
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Call ``function(momenta, offsets, n_groups, *parameters, per_group_out, per_particle_mask)``.
+    function: str,
+    momenta: np.ndarray,
+    counts: np.ndarray,
+    parameters: tuple[float, ...],
+    outputs: tuple[np.ndarray, ...],
+) -> bool:
+    """Call ``function(momenta, offsets, n_groups, *parameters, *outputs)``; False without the library.
 
-    ``momenta`` rows are (px, py, pz, E), grouped into events or jets by ``counts``.  Returns the
-    per-group output and the per-particle mask, or None without the library.
+    ``momenta`` rows are (px, py, pz, E), grouped into events or jets by ``counts``; ``outputs`` are
+    zero-filled C-contiguous arrays that the function fills in.
     """
     library = load()
     if library is None:
-        return None
+        return False
     momenta = np.ascontiguousarray(momenta, dtype=np.float64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    group_out = np.zeros(len(counts), dtype=per_group)
-    mask = np.zeros(len(momenta), dtype=np.uint8)
     status = getattr(library, function)(
-        momenta.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
-        offsets.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)),
+        momenta.ctypes.data_as(ctypes.c_void_p),
+        offsets.ctypes.data_as(ctypes.c_void_p),
         ctypes.c_int64(len(counts)),
         *(ctypes.c_double(value) for value in parameters),
-        group_out.ctypes.data_as(ctypes.POINTER(np.ctypeslib.as_ctypes_type(per_group))),
-        mask.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)),
+        *(array.ctypes.data_as(ctypes.c_void_p) for array in outputs),
     )
     if status != 0:
         raise RuntimeError(f"FastJet failed in {function} of the compiled jet library")
-    return group_out, mask.astype(bool)
+    return True
 
 
 def leading_jets(
     momenta: np.ndarray, counts: np.ndarray, radius: float, pt_min: float
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Hardest anti-kT jet above ``pt_min`` per event: (has-a-jet flag per event, in-that-jet mask)."""
-    result = _run_batch("xaugjets_leading_jets", momenta, counts, (radius, pt_min), np.dtype(np.uint8))
-    return None if result is None else (result[0].astype(bool), result[1])
+    has_jet, in_jet = np.zeros(len(counts), dtype=np.uint8), np.zeros(len(momenta), dtype=np.uint8)
+    if not _run_batch("xaugjets_leading_jets", momenta, counts, (radius, pt_min), (has_jet, in_jet)):
+        return None
+    return has_jet.astype(bool), in_jet.astype(bool)
 
 
-def mmdt(
+def substructure(
     momenta: np.ndarray, counts: np.ndarray, radius: float, zcut: float, beta: float
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Soft drop on each jet: (m_SD per jet, mask of the groomed constituents)."""
-    return _run_batch("xaugjets_mmdt", momenta, counts, (radius, zcut, beta), np.dtype(np.float64))
+) -> tuple[np.ndarray, ...] | None:
+    """Per jet, see ``xaugjets_substructure`` in jet_kernels.cc.
+
+    Returns m_SD (jets,), the two C/A subjets (jets, 2, 4), the WTA-kT axes (jets, 2, AXIS_SLOTS, 4),
+    the groomed-constituent mask and the subjet label (0, 1, 2) of each constituent.
+    """
+    n_jets, n_particles = len(counts), len(momenta)
+    outputs = (
+        np.zeros(n_jets),
+        np.zeros((n_jets, 2, 4)),
+        np.zeros((n_jets, 2, AXIS_SLOTS, 4)),
+        np.zeros(n_particles, dtype=np.uint8),
+        np.zeros(n_particles, dtype=np.uint8),
+    )
+    if not _run_batch("xaugjets_substructure", momenta, counts, (radius, zcut, beta), outputs):
+        return None
+    m_sd, subjets, axes, groomed, subjet = outputs
+    return m_sd, subjets, axes, groomed.astype(bool), subjet
