@@ -2,8 +2,7 @@
 // each event; and per jet mMDT / soft drop (fastjet-contrib SoftDrop) on C/A, the two subjets and the
 // N-subjettiness axes.
 // Compiled on first use by xaugjets.native against the headers and libraries of the `fastjet` wheel.
-// Through the scikit-hep binding, anti-kT + mMDT alone cost ~1.3 ms per jet instead of ~0.5 ms: its soft drop
-// is superlinear in the number of constituents, and every call copies the batch into new arrays.
+// Why compiled: see xaugjets/native.py (the binding route costs ~1.1 ms per QCD jet against ~0.6 ms).
 #include <fastjet/ClusterSequence.hh>
 #include <fastjet/contrib/SoftDrop.hh>
 

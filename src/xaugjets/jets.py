@@ -1,11 +1,11 @@
 """Jets from particles: anti-kT clustering, mMDT / soft-drop grooming, N-subjettiness, expert variables.
 
-Anti-kT and soft drop run in FastJet / fastjet-contrib, batch by batch: from the small compiled library
-of :mod:`xaugjets.native` where a C++ compiler is available, else through the awkward-array interface
-of the scikit-hep ``fastjet`` package (same results, ~1 ms more per jet).  Everything else works on
-flat numpy columns (:class:`EventParticles`): one pass per quantity over all particles of a
-batch, no per-event Python and only a handful of awkward calls, because this stage must stay cheap next
-to Pythia itself (see ``benchmarks/throughput.py``).
+Anti-kT, soft drop, the subjets and the N-subjettiness axes come from FastJet / fastjet-contrib, batch by
+batch: from the small compiled library of :mod:`xaugjets.native` where a C++ compiler is available, else
+through the awkward-array interface of the scikit-hep ``fastjet`` package (same results, slower).
+Everything else works on flat numpy columns (:class:`EventParticles`): one pass per quantity over all
+particles of a batch, no per-event Python and only a handful of awkward calls, because this stage must
+stay cheap next to Pythia itself (see ``benchmarks/throughput.py``).
 
 Input: :class:`EventParticles` (or an awkward array of events convertible to it), each particle with
 ``px, py, pz, E`` [GeV], ``id`` (PDG), ``charge`` [e], ``vx, vy, vz`` (production vertex) [mm].
@@ -13,8 +13,8 @@ Input: :class:`EventParticles` (or an awkward array of events convertible to it)
 Conventions (see docs/physics.md):
 - jets: anti-kT R = 0.8, pT > ``pt_min``, the leading jet of each event;
 - grooming: mMDT = soft drop with β = 0, z_cut = 0.1, R0 = 0.8, on the C/A reclustered jet;
-- subjets: the groomed constituents reclustered with C/A into exactly two exclusive jets
-  (the last C/A merging of the groomed jet is the soft-drop splitting);
+- subjets: the groomed constituents reclustered with C/A into exactly two exclusive jets, i.e. the two
+  prongs of the soft-drop splitting (the last C/A merging of the groomed jet);
 - N-subjettiness: WTA-kT axes, normalized measure τ_N = Σ pT_i min_k ΔR_ik^β / Σ pT_i R0^β with
   R0 = 0.8; groomed τ use the groomed constituents in numerator and normalization alike.  The axes are
   FastJet's exclusive kT jets with winner-take-all pT recombination and R = 1000 (fastjet-contrib's
@@ -274,9 +274,11 @@ def nsubjettiness(particles: EventParticles, axes: np.ndarray, r0: float) -> dic
     tau = {beta: np.zeros((len(particles), len(AXIS_SETS))) for beta in NSUB_BETAS}
     for n_axes, first in enumerate(AXIS_SETS, start=1):
         nearest = dr2[:, first : first + n_axes].min(axis=1)
+        distance = np.sqrt(nearest)
+        powers = {0.5: np.sqrt(distance), 1.0: distance, 2.0: nearest}  # ΔR^β for NSUB_BETAS, no general power
         for beta in NSUB_BETAS:
-            numerator = np.bincount(event, weights=pt * nearest ** (beta / 2), minlength=len(particles))
-            tau[beta][:, n_axes - 1] = numerator / (normalization * r0**beta)
+            tau[beta][:, n_axes - 1] = np.bincount(event, weights=pt * powers[beta], minlength=len(particles))
+            tau[beta][:, n_axes - 1] /= normalization * r0**beta
     return tau
 
 
