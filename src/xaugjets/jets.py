@@ -18,8 +18,8 @@ Conventions (see docs/physics.md):
 - N-subjettiness: WTA-kT axes, normalized measure τ_N = Σ pT_i min_k ΔR_ik^β / Σ pT_i R0^β with
   R0 = 0.8; groomed τ use the groomed constituents in numerator and normalization alike.  The axes are
   FastJet's exclusive kT jets with winner-take-all pT recombination and R = 1000 (fastjet-contrib's
-  ``WTA_KT_Axes``, found once per jet and reused for all β); the measure is evaluated in numpy.
-  ``tests/test_jets.py`` checks the result against fastjet-contrib's ``Nsubjettiness`` on Pythia jets.
+  ``WTA_KT_Axes``), found once per N and reused for all β; ``tests/test_jets.py`` checks the values
+  against fastjet-contrib's ``Nsubjettiness``.
 """
 
 from __future__ import annotations
@@ -43,12 +43,6 @@ NSUB_BETAS = (0.5, 1.0, 2.0)
 VERTEX_FLOOR_MM = 1e-6  # added before the log so prompt particles (vertex at 0) stay finite
 PARTICLE_FIELDS = ("px", "py", "pz", "E", "id", "charge", "vx", "vy", "vz")
 MOMENTUM_FIELDS = ("px", "py", "pz", "E")
-# fastjet-contrib's WTA_KT_Axes: exclusive kT, winner-take-all pT recombination, R = max_allowable_R.
-WTA_KT_AXES = fastjet.JetDefinition(fastjet.kt_algorithm, 1000.0, fastjet.Best, fastjet.WTA_pt_scheme)
-AXIS_SLOTS = native.AXIS_SLOTS
-AXIS_SETS = (0, 1, 3)  # first slot of the axes for N = 1, 2, 3
-AXIS_INDEX = np.array([0, 0, 1, 0, 1, 2])  # which axis of its set each slot holds
-SAME_DIRECTION_DR2 = 1e-16  # ΔR < 1e-8: rounding of a particle that *is* an axis (|y| ~ 6 gives 1e-23); contrib: 0
 
 
 @dataclass(frozen=True)
@@ -256,32 +250,6 @@ def leading_jets(particles: EventParticles | ak.Array, settings: JetSettings, co
     return LeadingJets(has_jet, particles.take(first + flat, counts))
 
 
-def nsubjettiness(particles: EventParticles, axes: np.ndarray, r0: float) -> dict[float, np.ndarray]:
-    """τ_N for N = 1, 2, 3 and every β in NSUB_BETAS, one row per jet: {β: (jets, 3)}.
-
-    ``axes``: (jets, AXIS_SLOTS, 4) four-vectors of each jet's WTA-kT axes (see :class:`Substructure`).
-    Where a jet has no more than N particles each one is its own axis and τ_N = 0, as in contrib.
-    """
-    event = particles.event_index
-    pt, phi = particles.pt, np.arctan2(particles["py"], particles["px"])
-    rap = _rapidity(particles["E"], particles["pz"])
-    exists = AXIS_INDEX[None, :] < particles.counts[:, None]
-    axis_rap = np.where(exists, _rapidity(axes[..., 3], axes[..., 2]), np.inf)
-    axis_phi = np.arctan2(axes[..., 1], axes[..., 0])
-    dr2 = (rap[:, None] - axis_rap[event]) ** 2 + _wrap(phi[:, None] - axis_phi[event]) ** 2  # (particles, slots)
-    dr2[dr2 < SAME_DIRECTION_DR2] = 0.0
-    normalization = np.bincount(event, weights=pt, minlength=len(particles))
-    tau = {beta: np.zeros((len(particles), len(AXIS_SETS))) for beta in NSUB_BETAS}
-    for n_axes, first in enumerate(AXIS_SETS, start=1):
-        nearest = dr2[:, first : first + n_axes].min(axis=1)
-        distance = np.sqrt(nearest)
-        powers = {0.5: np.sqrt(distance), 1.0: distance, 2.0: nearest}  # ΔR^β for NSUB_BETAS, no general power
-        for beta in NSUB_BETAS:
-            tau[beta][:, n_axes - 1] = np.bincount(event, weights=pt * powers[beta], minlength=len(particles))
-            tau[beta][:, n_axes - 1] /= normalization * r0**beta
-    return tau
-
-
 def pull_angle(particles: EventParticles, axis: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> np.ndarray:
     """|angle| between the pull vector of a subjet and the direction to the other subjet, in (y, φ).
 
@@ -320,28 +288,28 @@ def process(particles: EventParticles | ak.Array, settings: JetSettings) -> JetB
 
 @dataclass(frozen=True)
 class Substructure:
-    """What FastJet finds inside each jet: the mMDT grooming, the two subjets, the N-subjettiness axes.
+    """What FastJet finds inside each jet: the mMDT grooming, the two subjets, N-subjettiness.
 
-    Subjets and axes stay zero for jets with fewer than two groomed constituents (the jet stage drops them).
+    Subjets and τ stay zero for jets with fewer than two groomed constituents (the jet stage drops them).
     """
 
     m_sd: np.ndarray  # (jets,) groomed mass [GeV]
     subjets: np.ndarray  # (jets, 2, 4): the two exclusive C/A jets of the groomed constituents (px, py, pz, E)
-    axes: np.ndarray  # (jets, 2, AXIS_SLOTS, 4): WTA-kT axes of the ungroomed [:, 0] and groomed [:, 1] jet
+    tau: np.ndarray  # (jets, 2, len(NSUB_BETAS), 3): τ_N, N = 1..3, of the ungroomed [:, 0] and groomed [:, 1] jet
     groomed: np.ndarray  # per constituent: survives mMDT
     subjet: np.ndarray  # per constituent: 1 or 2, the subjet it belongs to; 0 where groomed away
 
 
 def substructure(constituents: EventParticles, settings: JetSettings, compiled: bool = True) -> Substructure:
-    """mMDT / soft drop (fastjet-contrib SoftDrop on the C/A reclustered jet), subjets and WTA-kT axes.
+    """mMDT / soft drop (fastjet-contrib SoftDrop on the C/A reclustered jet), subjets and N-subjettiness.
 
     ``compiled`` runs FastJet through :mod:`xaugjets.native` where it can be built, else (or with
     ``compiled=False``) through the scikit-hep binding; both give the same results.
     """
     result = None
     if compiled:
-        momenta = constituents.four_vectors()
-        result = native.substructure(momenta, constituents.counts, settings.radius, settings.zcut, settings.sd_beta)
+        momenta, counts = constituents.four_vectors(), constituents.counts
+        result = native.substructure(momenta, counts, settings.radius, settings.zcut, settings.sd_beta, NSUB_BETAS)
     return Substructure(*result) if result is not None else _substructure_binding(constituents, settings)
 
 
@@ -351,15 +319,16 @@ def _momentum_keys(particles: EventParticles) -> np.ndarray:
     return rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel()
 
 
-def _wta_axes_binding(particles: EventParticles) -> np.ndarray:
-    """(jets, AXIS_SLOTS, 4) WTA-kT axes for N = 1, 2, 3 through the binding."""
-    sequence = _cluster(particles, WTA_KT_AXES)
-    axes = np.zeros((len(particles), AXIS_SLOTS, 4))
-    for n_axes, first in enumerate(AXIS_SETS, start=1):
-        with _quiet_fastjet():
-            found = EventParticles.from_awkward(sequence.exclusive_jets_up_to(n_axes), MOMENTUM_FIELDS)
-        axes[found.event_index, first + found.position] = found.four_vectors()
-    return axes
+def _nsubjettiness_binding(sequence: fastjet.ClusterSequence, r0: float) -> np.ndarray:
+    """(jets, len(NSUB_BETAS), 3): contrib's Nsubjettiness (WTA-kT axes, normalized measure) via the binding."""
+    with _quiet_fastjet():
+        tau = [
+            sequence.njettiness(
+                measure_definition="NormalizedMeasure", axes_definition="WTA_KT_Axes", njets=[1, 2, 3], beta=beta, R0=r0
+            )
+            for beta in NSUB_BETAS
+        ]
+    return np.stack([ak.to_numpy(values) for values in tau], axis=1)
 
 
 def _substructure_binding(constituents: EventParticles, settings: JetSettings) -> Substructure:
@@ -372,7 +341,7 @@ def _substructure_binding(constituents: EventParticles, settings: JetSettings) -
     kept = EventParticles.from_awkward(result.constituents, MOMENTUM_FIELDS)
     groomed = np.isin(_momentum_keys(constituents), _momentum_keys(kept))
     subjets, subjet = np.zeros((n_jets, 2, 4)), np.zeros(len(groomed), dtype=np.uint8)
-    axes = np.zeros((n_jets, 2, AXIS_SLOTS, 4))
+    tau = np.zeros((n_jets, 2, len(NSUB_BETAS), 3))
     two_prongs = np.bincount(constituents.event_index[groomed], minlength=n_jets) >= 2
     if two_prongs.any():
         inside = np.flatnonzero(np.repeat(two_prongs, constituents.counts))
@@ -387,9 +356,9 @@ def _substructure_binding(constituents: EventParticles, settings: JetSettings) -
         local = ak.to_numpy(ak.flatten(index, axis=None)).astype(np.int64)
         owner = np.repeat(np.arange(len(per_subjet)), per_subjet)  # 2 * jet + (subjet - 1)
         subjet[inside[groomed[inside]][prongs.offsets[owner // 2] + local]] = owner % 2 + 1
-        axes[two_prongs, 0] = _wta_axes_binding(jet)
-        axes[two_prongs, 1] = _wta_axes_binding(prongs)
-    return Substructure(ak.to_numpy(result.msoftdrop), subjets, axes, groomed, subjet)
+        tau[two_prongs, 0] = _nsubjettiness_binding(_cluster(jet, cambridge), settings.radius)
+        tau[two_prongs, 1] = _nsubjettiness_binding(sequence, settings.radius)
+    return Substructure(ak.to_numpy(result.msoftdrop), subjets, tau, groomed, subjet)
 
 
 def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
@@ -422,9 +391,8 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
     tagged = {"groomed": sub.groomed, "subjet": sub.subjet}
     constituents = EventParticles(constituents.columns | tagged, constituents.counts)
     constituents = constituents.select_events(two_prongs).sorted_by_pt()
-    groomed_constituents = constituents.select_particles(constituents["groomed"])
-    tau = nsubjettiness(constituents, sub.axes[two_prongs, 0], settings.radius)
-    tau_sd = nsubjettiness(groomed_constituents, sub.axes[two_prongs, 1], settings.radius)
+    tau = {beta: sub.tau[two_prongs, 0, b] for b, beta in enumerate(NSUB_BETAS)}  # {β: (jets, N = 1..3)}
+    tau_sd = {beta: sub.tau[two_prongs, 1, b] for b, beta in enumerate(NSUB_BETAS)}
 
     # Subjets ordered by pT.
     rows = np.arange(n_jets)

@@ -27,7 +27,6 @@ import numpy as np
 
 SOURCE = Path(__file__).with_name("jet_kernels.cc")
 LIBRARIES = ("fastjetcontribfragile", "fastjettools", "fastjet")
-AXIS_SLOTS = 6  # N-subjettiness axes for N = 1 | 2 | 3 in slots 0 | 1-2 | 3-5 (kAxisSlots in the C++)
 
 
 def fastjet_prefix() -> tuple[Path, Path]:
@@ -128,22 +127,24 @@ def leading_jets(
 
 
 def substructure(
-    momenta: np.ndarray, counts: np.ndarray, radius: float, zcut: float, beta: float
+    momenta: np.ndarray, counts: np.ndarray, radius: float, zcut: float, beta: float, tau_betas: tuple[float, ...]
 ) -> tuple[np.ndarray, ...] | None:
-    """Per jet, see ``xaugjets_substructure`` in jet_kernels.cc.
+    """Per jet, see ``xaugjets_substructure`` in jet_kernels.cc (three N-subjettiness β).
 
-    Returns m_SD (jets,), the two C/A subjets (jets, 2, 4), the WTA-kT axes (jets, 2, AXIS_SLOTS, 4),
+    Returns m_SD (jets,), the two subjets (jets, 2, 4), τ_N (jets, 2 [ungroomed, groomed], β, N = 1..3),
     the groomed-constituent mask and the subjet label (0, 1, 2) of each constituent.
     """
     n_jets, n_particles = len(counts), len(momenta)
     outputs = (
         np.zeros(n_jets),
         np.zeros((n_jets, 2, 4)),
-        np.zeros((n_jets, 2, AXIS_SLOTS, 4)),
+        np.zeros((n_jets, 2, len(tau_betas), 3)),
         np.zeros(n_particles, dtype=np.uint8),
         np.zeros(n_particles, dtype=np.uint8),
     )
-    if not _run_batch("xaugjets_substructure", momenta, counts, (radius, zcut, beta), outputs):
+    if len(tau_betas) != 3:
+        raise ValueError(f"the compiled kernel takes exactly three N-subjettiness β, got {tau_betas}")
+    if not _run_batch("xaugjets_substructure", momenta, counts, (radius, zcut, beta, *tau_betas), outputs):
         return None
-    m_sd, subjets, axes, groomed, subjet = outputs
-    return m_sd, subjets, axes, groomed.astype(bool), subjet
+    m_sd, subjets, tau, groomed, subjet = outputs
+    return m_sd, subjets, tau, groomed.astype(bool), subjet
