@@ -22,5 +22,9 @@ def resolve_device(accelerator: str) -> torch.device:
     if accelerator == "gpu" and not torch.cuda.is_available():
         raise RuntimeError("accelerator 'gpu' requested but CUDA is not available")
     if accelerator in ("auto", "gpu") and torch.cuda.is_available():
+        # Full float32: with TF32 (PyTorch's default for cuDNN convolutions) LRP relevances of the same
+        # network differed from the CPU's by up to 4 % of the largest value on an H100; without, by < 1e-3.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
         return torch.device("cuda")
     return torch.device("cpu")
