@@ -20,11 +20,10 @@ import argparse
 import time
 from typing import Any
 
-import awkward as ak
 import numpy as np
 
 from xaugjets import jets
-from xaugjets.generation import GeneratorSettings, make_pythia, visible_particles
+from xaugjets.generation import GeneratorSettings, make_pythia, next_batch, visible_particles
 
 
 def time_bare(pythia: Any, n_events: int) -> tuple[float, int]:
@@ -55,8 +54,7 @@ def main() -> None:
         if batch % 2 == 0:
             seconds, failures = time_bare(bare_pythia, size)
         t1 = time.perf_counter()
-        events = chain_pythia.nextBatch(size, "none")
-        events = events[~ak.to_numpy(ak.is_none(events, axis=0))]
+        events, _ = next_batch(chain_pythia, size)
         t2 = time.perf_counter()
         particles = visible_particles(chain_pythia, events)
         t3 = time.perf_counter()

@@ -93,6 +93,15 @@ def make_pythia(settings: GeneratorSettings) -> Any:
     return pythia
 
 
+def next_batch(pythia: Any, n_events: int) -> tuple[ak.Array, int]:
+    """``n_events`` calls of ``next()`` through ``nextBatch``: the events generated, and how many failed."""
+    events = pythia.nextBatch(n_events, "none")  # a failed event comes back as None
+    ok = ~ak.to_numpy(ak.is_none(events, axis=0))
+    if ok.all():  # the usual case: no copy of the whole batch
+        return events, 0
+    return events[ok], int((~ok).sum())
+
+
 def visible_particles(pythia: Any, events: ak.Array) -> jets.EventParticles:
     """Visible final-state particles with the columns the jet stage needs (charge from Pythia's tables).
 
@@ -139,15 +148,14 @@ def generate_jets(
     failed = 0
     start = time.perf_counter()
     for done in range(0, n_events, batch_size):
-        events = pythia.nextBatch(min(batch_size, n_events - done), "none")
-        ok = ~ak.to_numpy(ak.is_none(events, axis=0))
-        failed += int((~ok).sum())
-        events = events[ok]
+        size = min(batch_size, n_events - done)
+        events, failures = next_batch(pythia, size)
+        failed += failures
         batch = jets.process(visible_particles(pythia, events), jet_settings)
         parts.append(batch)
         weights.append(ak.to_numpy(events.info.weights[:, 0])[batch.passed])
         print(
-            f"{settings.process} seed {settings.seed}: {done + len(ok)}/{n_events} events, "
+            f"{settings.process} seed {settings.seed}: {done + size}/{n_events} events, "
             f"{sum(p.cutflow['accepted'] for p in parts)} jets "
             f"({time.perf_counter() - start:.1f} s)",
             file=sys.stderr,

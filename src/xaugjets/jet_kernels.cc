@@ -101,7 +101,8 @@ extern "C" int xaugjets_substructure(const double* momenta, const int64_t* offse
   try {
     const double tau_betas[3] = {tau_beta0, tau_beta1, tau_beta2};
     const fastjet::JetDefinition cambridge(fastjet::cambridge_algorithm, radius);
-    const fastjet::JetDefinition wta_kt(fastjet::kt_algorithm, kWtaRadius, fastjet::WTA_pt_scheme);
+    // N2Plain: for jets of ~50 particles and R = 1000 it beats what Best picks (0.024 against 0.025 ms).
+    const fastjet::JetDefinition wta_kt(fastjet::kt_algorithm, kWtaRadius, fastjet::WTA_pt_scheme, fastjet::N2Plain);
     const fastjet::contrib::SoftDrop soft_drop(beta, zcut, radius);
     std::vector<fastjet::PseudoJet> particles;
     for (int64_t jet = 0; jet < n_jets; ++jet) {
