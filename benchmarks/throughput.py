@@ -67,8 +67,8 @@ def main() -> None:
         bare += seconds
         failed += failures
         batch_ratios.append(seconds / (t5 - t1))
-        for name, seconds in zip(stages, (t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
-            stages[name] += seconds
+        for name, spent in zip(stages, (t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+            stages[name] += spent
     chain = sum(stages.values())
 
     print(f"process {args.process}, {args.events} events, {n_jets} jets, {failed} failed next() calls")

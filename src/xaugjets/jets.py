@@ -234,7 +234,10 @@ def leading_jets(particles: EventParticles | ak.Array, settings: JetSettings, co
         result = native.leading_jets(particles.four_vectors(), particles.counts, settings.radius, settings.pt_min)
     if result is not None:
         has_jet, in_jet = result
-        return LeadingJets(has_jet, particles.select_particles(in_jet).select_events(has_jet))
+        # Events without a jet have no particle in_jet: one gather, regrouped into the events with a jet.
+        index = np.flatnonzero(in_jet)
+        counts = np.bincount(particles.event_index[index], minlength=len(particles))[has_jet]
+        return LeadingJets(has_jet, particles.take(index, counts.astype(np.int64)))
     sequence = _cluster(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, settings.radius))
     with _quiet_fastjet():
         found = sequence.inclusive_jets(min_pt=settings.pt_min)
@@ -388,8 +391,7 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
             cutflow=cutflow,
         )
 
-    tagged = {"groomed": sub.groomed, "subjet": sub.subjet}
-    constituents = EventParticles(constituents.columns | tagged, constituents.counts)
+    constituents = EventParticles(constituents.columns | {"subjet": sub.subjet}, constituents.counts)
     constituents = constituents.select_events(two_prongs).sorted_by_pt()
     tau = {beta: sub.tau[two_prongs, 0, b] for b, beta in enumerate(NSUB_BETAS)}  # {β: (jets, N = 1..3)}
     tau_sd = {beta: sub.tau[two_prongs, 1, b] for b, beta in enumerate(NSUB_BETAS)}

@@ -134,6 +134,8 @@ def substructure(
     Returns m_SD (jets,), the two subjets (jets, 2, 4), τ_N (jets, 2 [ungroomed, groomed], β, N = 1..3),
     the groomed-constituent mask and the subjet label (0, 1, 2) of each constituent.
     """
+    if len(tau_betas) != 3:
+        raise ValueError(f"the compiled kernel takes exactly three N-subjettiness β, got {tau_betas}")
     n_jets, n_particles = len(counts), len(momenta)
     outputs = (
         np.zeros(n_jets),
@@ -142,8 +144,6 @@ def substructure(
         np.zeros(n_particles, dtype=np.uint8),
         np.zeros(n_particles, dtype=np.uint8),
     )
-    if len(tau_betas) != 3:
-        raise ValueError(f"the compiled kernel takes exactly three N-subjettiness β, got {tau_betas}")
     if not _run_batch("xaugjets_substructure", momenta, counts, (radius, zcut, beta, *tau_betas), outputs):
         return None
     m_sd, subjets, tau, groomed, subjet = outputs
