@@ -13,9 +13,9 @@ include: "workflow/rules/common.smk"
 
 
 wildcard_constraints:
-    sample="|".join(config["samples"]),
+    sample="|".join(SAMPLES),
     model="|".join(config["models"]),
-    lrp_rule="|".join(config["relevance"]["rules"]),
+    method="|".join(RULES),
     seed=r"\d+",
     shard=r"\d+",
 
@@ -26,6 +26,8 @@ include: "workflow/rules/dataset.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/relevance.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/comparison.smk"
+include: "workflow/rules/truth.smk"
 
 
 report: "workflow/report/workflow.rst"

@@ -102,6 +102,75 @@ def test_vertex_displacement_uses_x_and_y():
     assert xaug(batch, "log_vtx_z")[0] == pytest.approx(np.log(2.0 + jets.VERTEX_FLOOR_MM), rel=1e-6)
 
 
+def test_vertex_cap_clips_distances_in_xaug_and_particle_list():
+    event = prong(300, 0.0, 0.0) + prong(100, 0.0, 0.4)
+    event[0] = particle(75, 0.0, 0.0, vx=0.0, vy=7.0, vz=-2.0)
+    event[1] = particle(75, 0.0, 0.0, vx=3.0, vy=4.0, vz=1.0)
+    capped = jets.process(events(event), jets.JetSettings(pt_min=100.0, vertex_cap_mm=1.5))
+    floor = jets.VERTEX_FLOOR_MM
+    assert xaug(capped, "log_vtx_xy")[0] == pytest.approx(np.log(1.5 + floor), rel=1e-6)
+    assert xaug(capped, "log_vtx_z")[0] == pytest.approx(np.log(1.5 + floor), rel=1e-6)
+    for name, expected in (("log_dxy", [1.5, 1.5]), ("log_dz", [1.5, 1.0])):  # |z| = 1 stays below the cap
+        column = capped.particles[0, : capped.mask[0].sum(), jets.PARTICLE_FEATURES.index(name)]
+        displaced = np.sort(np.exp(column) - floor)[::-1][:3]
+        np.testing.assert_allclose(displaced, [*expected, 0.0], atol=1e-6)
+    # Only the displacement variables change.
+    free = jets.process(events(event), SETTINGS)
+    others = [i for i, n in enumerate(jets.XAUG_NAMES) if n not in ("log_vtx_xy", "log_vtx_z")]
+    np.testing.assert_array_equal(capped.xaug[:, others], free.xaug[:, others])
+    assert xaug(free, "log_vtx_xy")[0] == pytest.approx(np.log(7.0 + floor), rel=1e-6)
+
+
+def test_reference_beta3_formulas_with_hand_chosen_tau():
+    # beta3 = ln(τ1(0.5)² √τ2(1) / τ2(2)); beta3_sd = ln(τ2(2) / τ1(0.5) / τ2(1)).
+    tau1_b05, tau2_b1, tau2_b2 = np.array([0.5, 0.2]), np.array([0.04, 0.09]), np.array([0.01, 0.003])
+    np.testing.assert_allclose(
+        jets.beta3(tau1_b05, tau2_b1, tau2_b2), [np.log(0.25 * 0.2 / 0.01), np.log(0.04 * 0.3 / 0.003)], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        jets.beta3_sd(tau1_b05, tau2_b1, tau2_b2), [np.log(0.01 / 0.5 / 0.04), np.log(0.003 / 0.2 / 0.09)], rtol=1e-12
+    )
+    assert jets.beta3(np.array([0.5]), np.array([0.04]), np.array([0.01]))[0] == pytest.approx(np.log(5.0))
+    assert jets.beta3_sd(np.array([0.5]), np.array([0.04]), np.array([0.01]))[0] == pytest.approx(np.log(0.5))
+    # A vanishing τ (jets with <= N constituents) is floored at TAU_FLOOR: finite, documented values.
+    zero = np.zeros(1)
+    floor = jets.TAU_FLOOR
+    assert jets.beta3(np.array([0.5]), zero, zero)[0] == pytest.approx(np.log(0.25 * np.sqrt(floor) / floor))
+    assert jets.beta3_sd(np.array([0.5]), zero, zero)[0] == pytest.approx(np.log(1 / 0.5))
+    assert np.isfinite(jets.beta3(zero, zero, zero)).all() and np.isfinite(jets.beta3_sd(zero, zero, zero)).all()
+
+
+def test_beta3_in_the_jet_stage_uses_the_reference_formulas():
+    rng = np.random.default_rng(8)
+    event = prong(300, 0.0, 0.0, n=1) + prong(150, 0.3, 0.2, n=1) + prong(100, -0.3, 0.2, n=1)
+    event += [
+        particle(pt, eta, phi)
+        for pt, eta, phi in zip(*rng.normal([[8], [0], [0]], [[2], [0.2], [0.2]], (3, 30)), strict=True)
+    ]
+    batch = jets.process(events(event), SETTINGS)
+    tau = {name: xaug(batch, name).astype(np.float64) for name in jets.XAUG_NAMES if name.startswith("tau")}
+    assert min(tau["tau2_b2"][0], tau["tau2_b2_sd"][0]) > 1e-4  # no floor involved
+    expected = np.log(tau["tau1_b0.5"] ** 2 * np.sqrt(tau["tau2_b1"]) / tau["tau2_b2"])
+    expected_sd = np.log(tau["tau2_b2_sd"] / tau["tau1_b0.5_sd"] / tau["tau2_b1_sd"])
+    np.testing.assert_allclose(xaug(batch, "beta3"), expected, rtol=1e-5)
+    np.testing.assert_allclose(xaug(batch, "beta3_sd"), expected_sd, rtol=1e-5)
+
+
+def test_reject_counts_every_removed_jet():
+    good = prong(300, 0.0, 0.0) + prong(100, 0.0, 0.4)
+    soft = prong(50, 0.0, 0.0) + prong(30, 0.0, 0.3)
+    batch = jets.process(events(good, soft, good, good), SETTINGS)
+    assert batch.cutflow["accepted"] == 3 and batch.momentum.shape == (3, 4)
+    np.testing.assert_allclose(batch.momentum[:, 0].sum() / 3, 300 + 100 * np.cos(0.4), rtol=1e-9)
+    kept = batch.reject(np.array([True, False, True]), "rejected_test")
+    assert list(kept.cutflow) == [*list(batch.cutflow)[:-1], "rejected_test", "accepted"]
+    assert kept.cutflow["rejected_test"] == 1 and kept.cutflow["accepted"] == 2
+    np.testing.assert_array_equal(kept.passed, [True, False, False, True])
+    assert len(kept.xaug) == len(kept.image) == len(kept.particles) == len(kept.mask) == len(kept.momentum) == 2
+    rejected = sum(v for k, v in kept.cutflow.items() if k.startswith("rejected"))
+    assert kept.cutflow["events"] == rejected + kept.cutflow["accepted"]
+
+
 def test_multiplicities():
     event = (
         prong(200, 0.0, 0.0, pid=211)

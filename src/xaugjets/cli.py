@@ -56,7 +56,7 @@ def cmd_toy(args: argparse.Namespace) -> None:
 
 def cmd_pythia(args: argparse.Namespace) -> None:
     from . import io
-    from .generation import GeneratorSettings, generate_jets
+    from .generation import GeneratorSettings, generate_jets_with_truth
     from .jets import JetSettings
     from .seeds import derive_seed
 
@@ -72,9 +72,11 @@ def cmd_pythia(args: argparse.Namespace) -> None:
         n_particles=args.n_particles,
         grid=args.grid,
         half_width=args.half_width,
+        vertex_cap_mm=args.vertex_cap_mm,
+        require_z_match=args.require_z_match,
     )
     start = time.perf_counter()
-    jets = generate_jets(generator, args.events, jet_settings, args.batch_size)
+    jets, truth_columns = generate_jets_with_truth(generator, args.events, jet_settings, args.batch_size)
     jets.provenance |= io.provenance(
         sample="pythia",
         process=args.process,
@@ -83,7 +85,7 @@ def cmd_pythia(args: argparse.Namespace) -> None:
         base_seed=args.seed,
         jet_settings=vars(jet_settings),
     )
-    io.write_jets(args.output, jets)
+    io.write_jets(args.output, jets, extra=truth_columns)
     _log(
         f"pythia {args.process} shard {args.shard}: seed {seed}, cutflow {json.dumps(jets.cutflow)} "
         f"({time.perf_counter() - start:.1f} s)"
@@ -97,7 +99,7 @@ def cmd_dataset(args: argparse.Namespace) -> None:
     fractions = dict(zip(("train", "val", "test"), args.fractions, strict=True))
     jets = load_shards(args.inputs)
     jets, extra, attrs = build_dataset(
-        jets, fractions, args.seed, args.clip_sigma, json.loads(args.windows), args.xaug_inputs
+        jets, fractions, args.seed, args.clip_sigma, json.loads(args.windows), args.xaug_inputs, args.xaug_encoding
     )
     jets.provenance = io.provenance(
         inputs=list(args.inputs),
@@ -113,95 +115,106 @@ def cmd_dataset(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     from .training import TrainSettings, train
 
-    settings = TrainSettings(
-        max_epochs=args.max_epochs,
-        patience=args.patience,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        dropout=args.dropout,
-        threads=args.threads,
-        accelerator=args.accelerator,
-    )
+    settings = TrainSettings.from_config(vars(args))
     metrics = train(args.dataset, args.model, args.seed, args.outdir, settings)
     _log(
         f"{args.model} seed {args.seed}: AUC {metrics['auc']:.4f} after {metrics['epochs']} epochs "
-        f"on {metrics['device']} ({metrics['train_seconds']:.1f} s)"
+        f"(best {metrics['best_epoch']}, stopped by {metrics['stop_reason']}) on {metrics['device']} "
+        f"({metrics['train_seconds']:.1f} s)"
     )
 
 
-def cmd_relevance(args: argparse.Namespace) -> None:
+def cmd_explain(args: argparse.Namespace) -> None:
+    """Every LRP rule for one trained network, in one process: one file per rule."""
     from . import io
     from .datasets import read_dataset
     from .models import load_model
-    from .relevance import run_relevance
+    from .relevance import ExplainSettings, run_relevance
     from .runtime import pin_threads, resolve_device
 
     pin_threads(args.threads)
     device = resolve_device(args.accelerator)
+    settings = ExplainSettings.from_config(vars(args), args.explained_output)
     net = load_model(args.model_file)
-    arrays, attrs = read_dataset(args.dataset, "test", args.max_events)
-    start = time.perf_counter()
-    out, summary = run_relevance(net, arrays, attrs, args.rule, args.epsilon, args.batch_size, device)
-    summary["seconds"] = time.perf_counter() - start
-    summary["device"] = device.type
-    io.write_h5(args.output, out, {"summary": summary})
-    _log(
-        f"{net.name} {args.rule}: {summary['n_events']} events on {device.type}; relative deviation of "
-        f"Σ relevance from the logit: median {summary['conservation_median']:.3g}, "
-        f"max {summary['conservation_max']:.3g}"
-    )
+    arrays, attrs = read_dataset(args.dataset, "test", settings.max_events)
+    for rule in settings.rules:
+        start = time.perf_counter()
+        out, summary = run_relevance(net, arrays, attrs, rule, settings, device)
+        summary["seconds"] = time.perf_counter() - start
+        summary["device"] = device.type
+        io.write_h5(Path(args.outdir) / f"{rule}.h5", out, {"summary": summary})
 
 
 def cmd_relevance_summary(args: argparse.Namespace) -> None:
-    """Table over seeds, then its plots, in one process (one model and rule)."""
+    """Tables over seeds (CSV + Markdown), then their plots, for every rule of one model."""
     from . import plots
-    from .aggregation import relevance_table, to_markdown
+    from .aggregation import relevance_table, write_table
     from .datasets import read_dataset
-    from .io import atomic_path, read_h5
+    from .io import read_h5
 
-    table = relevance_table(args.inputs)
-    with atomic_path(args.csv) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-    with atomic_path(args.markdown) as tmp:
-        tmp.write_text(f"# {args.title}\n\n" + to_markdown(table))
-    _log(table.to_string())
+    data = None
+    for rule in args.rules:
+        paths = [str(Path(run) / f"{rule}.h5") for run in args.runs]
+        table, metadata = relevance_table(paths, args.bootstrap)
+        title = f"{args.sample}: {args.model}, LRP rule {rule}"
+        base = Path(args.tables) / f"relevance_{args.model}_{rule}"
+        write_table(table, base, title, metadata)
+        _log(f"{title} (conservation median {metadata['conservation_median']:.3g})\n{table.to_string()}")
 
-    out = Path(args.plots)
-    plots.relevance_bars(table, args.title, out / "relevance_bars")
-    files = [read_h5(p) for p in args.inputs]
-    arrays0, attrs0 = files[0]
-    if "mean_image_relevance" in arrays0:
-        data, _ = read_dataset(args.dataset, "test")
-        mean_image = np.stack([data["image"][data["label"] == c].mean(axis=0) for c in (0, 1)])
-        mean_relevance = np.mean([a["mean_image_relevance"] for a, _ in files], axis=0)
-        plots.image_heatmaps(mean_image, mean_relevance, args.title, out / "image_relevance")
-    if "xaug_relevance" in arrays0:
-        # Profiles and 2D scatter for the most relevant XAUG variables (table order).
-        names = attrs0["summary"]["xaug_inputs"]
-        top = [f for f in table["feature"] if f in names][: args.top]
-        columns = [names.index(f) for f in top]
-        values = np.concatenate([a["xaug"] for a, _ in files])[:, columns]
-        relevance = np.concatenate([a["xaug_relevance"] for a, _ in files])[:, columns]
-        labels = np.concatenate([a["label"] for a, _ in files])
-        plots.relevance_profiles(values, relevance, labels, top, args.title, out / "xaug_profiles")
-        if len(top) >= 2:
-            plots.relevance_scatter(values[:, :3], relevance[:, :3], labels, top[:3], args.title, out / "xaug_scatter")
+        out = Path(args.plots) / f"{args.model}_{rule}"
+        plots.relevance_bars(table, title, out / "relevance_bars")
+        files = [read_h5(p) for p in paths]
+        arrays0, attrs0 = files[0]
+        if "mean_image_relevance" in arrays0:
+            if data is None:
+                data, _ = read_dataset(args.dataset, "test")
+            mean_image = np.stack([data["image"][data["label"] == c].mean(axis=0) for c in (0, 1)])
+            mean_relevance = np.mean([a["mean_image_relevance"] for a, _ in files], axis=0)
+            plots.image_heatmaps(mean_image, mean_relevance, title, out / "image_relevance")
+        if "xaug_relevance" in arrays0:
+            # Profiles and 2D scatter for the most relevant XAUG variables (table order).
+            names = attrs0["summary"]["xaug_inputs"]
+            top = [f for f in table["feature"] if f in names][: args.top]
+            columns = [names.index(f) for f in top]
+            values = np.concatenate([a["xaug"] for a, _ in files])[:, columns]
+            relevance = np.concatenate([a["xaug_relevance"] for a, _ in files])[:, columns]
+            labels = np.concatenate([a["label"] for a, _ in files])
+            plots.relevance_profiles(values, relevance, labels, top, title, out / "xaug_profiles")
+            if len(top) >= 2:
+                plots.relevance_scatter(
+                    values[:, :3], relevance[:, :3], labels, top[:3], title, out / "xaug_scatter"
+                )
 
 
 def cmd_performance(args: argparse.Namespace) -> None:
-    from .aggregation import load_metrics, performance_table, to_markdown, xaug_gain_table
-    from .io import atomic_path
+    from .aggregation import bootstrap_runs, load_runs, performance_table, write_table, xaug_gain_table
 
-    metrics = load_metrics(args.inputs)
-    for table, csv, md, title in (
-        (performance_table(metrics, args.models), args.csv, args.markdown, "Performance (mean ± std over seeds)"),
-        (xaug_gain_table(metrics), args.gain_csv, args.gain_markdown, "XAUG efficiency gain (paired by seed)"),
+    runs = load_runs(args.inputs)
+    boot = bootstrap_runs(runs, args.bootstrap, seed=0)
+    errors = f"seed: std over seeds; stat: bootstrap over test jets ({args.bootstrap} resamples); err: both"
+    n_test = len(runs[0].scores)
+    for table, base, title in (
+        (performance_table(runs, args.models, boot), args.csv, "Performance"),
+        (xaug_gain_table(runs, boot), args.gain_csv, "XAUG efficiency gain (paired by seed and resample)"),
     ):
-        with atomic_path(csv) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.6g")
-        with atomic_path(md) as tmp:
-            tmp.write_text(f"# {title}\n\n" + to_markdown(table))
+        write_table(table, Path(base).with_suffix(""), title, {"test jets": n_test, "errors": errors})
         _log(table.to_string())
+
+
+def cmd_overlap_scan(args: argparse.Namespace) -> None:
+    from .aggregation import overlap_scan_table, write_table
+
+    table = overlap_scan_table(args.performance, args.relevance)
+    write_table(table, Path(args.csv).with_suffix(""), "Toy: performance and relevance against overlap")
+    _log(table.to_string())
+
+
+def cmd_reference_comparison(args: argparse.Namespace) -> None:
+    from .aggregation import reference_comparison_table, write_table
+
+    table, metadata = reference_comparison_table(args.inputs)
+    write_table(table, Path(args.csv).with_suffix(""), "Toy: the reference study side by side", metadata)
+    _log(table.to_string())
 
 
 def cmd_plot_summary(args: argparse.Namespace) -> None:
@@ -241,6 +254,19 @@ def cmd_expert_separation(args: argparse.Namespace) -> None:
     _log(table.to_string())
 
 
+def cmd_z_matching(args: argparse.Namespace) -> None:
+    """Signal jets matched to / fully merged with a hadronic Z, before and after the m_SD window."""
+    from .io import atomic_path
+    from .truth import matching_table, table_markdown
+
+    table = matching_table(args.inputs, args.m_sd_window)
+    with atomic_path(args.csv) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    with atomic_path(args.markdown) as tmp:
+        tmp.write_text("# Z truth matching of the signal jets (68 % Wilson intervals)\n\n" + table_markdown(table))
+    _log(table.to_string())
+
+
 def cmd_provenance(args: argparse.Namespace) -> None:
     from .config import config_hash
     from .io import provenance, write_json
@@ -250,13 +276,32 @@ def cmd_provenance(args: argparse.Namespace) -> None:
 
 
 def _common_runtime(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=int, default=1, help="torch threads (fixed for reproducibility)")
-    p.add_argument(
-        "--accelerator",
-        choices=["auto", "cpu", "gpu"],
-        default="auto",
-        help="auto: CUDA when present; cpu: force the CPU",
-    )
+    """Torch threads (fixed for reproducibility) and the device (auto: CUDA when present)."""
+    _settings_flags(p, "training", ("threads", "accelerator"))
+
+
+def _settings_flags(p: argparse.ArgumentParser, section: str, keys: tuple[str, ...]) -> None:
+    """Flags generated from the config schema: its type, default, choices and description, never restated."""
+    from .config import schema_section
+
+    properties = schema_section(section)
+    kinds = {"integer": int, "number": float, "string": str}
+    for key in keys:
+        spec = properties[key]
+        flag = "--" + key.replace("_", "-")
+        if spec.get("type") == "array":
+            item = spec["items"]
+            p.add_argument(
+                flag, nargs="+", type=kinds[item["type"]], default=spec["default"], choices=item.get("enum")
+            )
+        else:
+            p.add_argument(
+                flag,
+                type=kinds[spec["type"]],
+                default=spec["default"],
+                choices=spec.get("enum"),
+                help=f"{spec.get('description', '')} (default {spec['default']})",
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,6 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-particles", type=int, default=20)
     p.add_argument("--grid", type=int, default=16)
     p.add_argument("--half-width", type=float, default=2.0)
+    p.add_argument(
+        "--vertex-cap-mm", type=float, default=None, help="cap on production-vertex distances [mm] (default: none)"
+    )
+    p.add_argument(
+        "--require-z-match", action="store_true", help="zz: reject (and count) jets not fully merged with a Z"
+    )
     p.add_argument("--output", required=True)
 
     p = add("dataset", cmd_dataset, "Merge jet shards, select, balance, split and scale into a dataset file.")
@@ -300,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--fractions", type=float, nargs=3, default=[0.6, 0.2, 0.2], metavar=("TRAIN", "VAL", "TEST"))
-    p.add_argument("--clip-sigma", type=float, default=3.0)
+    _settings_flags(p, "dataset", ("clip_sigma", "xaug_encoding"))
     p.add_argument("--xaug-inputs", nargs="*", default=[])
     p.add_argument("--windows", default="{}", help="JSON, e.g. '{\"m_sd\": [50, 150]}'")
 
@@ -309,43 +360,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--outdir", required=True)
-    p.add_argument("--max-epochs", type=int, default=10)
-    p.add_argument("--patience", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--dropout", type=float, default=0.2)
+    _settings_flags(p, "training", ("max_epochs", "patience", "min_delta", "batch_size", "learning_rate"))
+    _settings_flags(p, "training", ("dropout", "head_dropout"))
     _common_runtime(p)
 
-    p = add("relevance", cmd_relevance, "Run LRP with one rule on the test split for one trained network.")
+    p = add("explain", cmd_explain, "Run every LRP rule on the test split for one trained network.")
     p.add_argument("--dataset", required=True)
     p.add_argument("--model-file", required=True)
-    p.add_argument("--rule", required=True)
-    p.add_argument("--epsilon", type=float, default=0.1)
-    p.add_argument("--max-events", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=500)
-    p.add_argument("--output", required=True)
+    _settings_flags(p, "relevance", ("rules", "epsilon", "gamma", "explained_output", "max_events", "batch_size"))
+    p.add_argument("--outdir", required=True, help="one {rule}.h5 per rule is written here")
     _common_runtime(p)
 
     p = add(
         "relevance-summary",
         cmd_relevance_summary,
-        "Mean normalized relevance table over seeds (CSV + Markdown) and its plots.",
+        "Mean normalized relevance tables over seeds (CSV + Markdown) and their plots, for every rule.",
     )
-    p.add_argument("inputs", nargs="+", help="relevance files of one model and rule, one per seed")
-    p.add_argument("--csv", required=True)
-    p.add_argument("--markdown", required=True)
+    p.add_argument("runs", nargs="+", help="explanation folders of one model, one per seed")
+    _settings_flags(p, "relevance", ("rules", "bootstrap"))
     p.add_argument("--dataset", required=True, help="for the mean images per class")
+    p.add_argument("--sample", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--tables", required=True, help="output folder for the tables")
     p.add_argument("--plots", required=True, help="output folder for the plots")
     p.add_argument("--top", type=int, default=6, help="XAUG variables shown in profiles (most relevant first)")
-    p.add_argument("--title", default="Mean normalized relevance")
 
-    p = add("performance", cmd_performance, "Performance and XAUG-gain tables from metrics.json files.")
-    p.add_argument("inputs", nargs="+")
+    p = add("performance", cmd_performance, "Performance and XAUG-gain tables from the training runs.")
+    p.add_argument("inputs", nargs="+", help="metrics.json files (scores.csv is read beside each)")
     p.add_argument("--models", nargs="+", required=True)
+    _settings_flags(p, "relevance", ("bootstrap",))
     p.add_argument("--csv", required=True)
     p.add_argument("--markdown", required=True)
     p.add_argument("--gain-csv", required=True)
     p.add_argument("--gain-markdown", required=True)
+
+    p = add("overlap-scan", cmd_overlap_scan, "Toy performance and relevance against the overlap level.")
+    p.add_argument("--performance", nargs="+", required=True, help="results/{sample}/tables/performance.csv")
+    p.add_argument("--relevance", nargs="+", required=True, help="results/{sample}/tables/relevance_*.csv")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--markdown", required=True)
+
+    p = add("reference-comparison", cmd_reference_comparison, "The reference-conventions toy side by side.")
+    p.add_argument("inputs", nargs="+", help="relevance tables of toy-reference and the default-conventions toy")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--markdown", required=True)
 
     p = add("plot-summary", cmd_plot_summary, "ROC bands, training curves and XAUG distributions.")
     p.add_argument("runs", nargs="+", help="training output folders .../{model}/seed{seed}")
@@ -358,6 +416,16 @@ def build_parser() -> argparse.ArgumentParser:
         "AUC and signal peak of every expert variable, from the jet files (before selection).",
     )
     p.add_argument("inputs", nargs="+")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--markdown", required=True)
+
+    p = add(
+        "z-matching",
+        cmd_z_matching,
+        "Matched and fully merged fractions of the signal jets, before and after the m_SD window.",
+    )
+    p.add_argument("inputs", nargs="+", help="jet files (signal jets, label 1, are used)")
+    p.add_argument("--m-sd-window", type=float, nargs=2, required=True, metavar=("LOW", "HIGH"))
     p.add_argument("--csv", required=True)
     p.add_argument("--markdown", required=True)
 

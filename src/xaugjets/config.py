@@ -8,8 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import yaml
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
+
+if TYPE_CHECKING:
+    from referencing._core import Resolver
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -37,16 +50,153 @@ def semantic_checks(config: dict[str, Any]) -> None:
 
 
 def validate_config(config: dict[str, Any], schema: str | Path = SCHEMA) -> dict[str, Any]:
-    """Validate ``config`` in place (filling defaults) and return it; raise naming the key on error."""
+    """Validate ``config`` in place (coercing ``--config`` strings, filling defaults) and return it.
+
+    Raises :class:`ConfigError` naming the key on error.
+    """
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
+    coerce_types(config, schema)
     try:
         validate(config, str(schema), set_default=True)
     except WorkflowError as err:
         raise ConfigError(_schema_message(err)) from err
     semantic_checks(config)
     return config
+
+
+# --config values: Snakemake 9 (snakemake.cli.parse_config) tries int, float, "True"/"False" and then
+# yaml.BaseLoader on each `key=value`.  A top-level scalar becomes a number, but everything inside a mapping
+# or list stays a string (BaseLoader resolves no scalar types), so 'training={"seeds": [1, 2]}' arrives as
+# {"seeds": ["1", "2"]}.  coerce_types turns such strings into what the schema asks for, and nothing else.
+_BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+_SCALAR_KINDS = ("integer", "number", "boolean")  # the order a string is tried in
+_NO = object()  # "cannot convert" (None and False are values)
+_Branch = tuple[dict[str, Any], "Resolver"]
+
+
+def coerce_types(config: dict[str, Any], schema: str | Path = SCHEMA) -> dict[str, Any]:
+    """Turn strings where the schema wants integer/number/boolean into those types, in place; return config.
+
+    Why: Snakemake passes nested ``--config`` values as strings.  Walks the schema along the data
+    (``properties``, ``patternProperties``, ``additionalProperties``, ``items``, ``prefixItems``, ``$ref``,
+    ``allOf``/``anyOf``/``oneOf``); a string the schema accepts as a string, or that does not parse, is left
+    for validation to report.
+    """
+    path = Path(schema).resolve()
+    contents = yaml.safe_load(path.read_text())
+    uri = path.as_uri()
+    registry = Registry(retrieve=_retrieve).with_resource(uri, _resource(contents))  # type: ignore[call-arg]
+    return _coerce(config, [(contents, registry.resolver(base_uri=uri))])
+
+
+def _resource(contents: Any) -> Resource:
+    return Resource.from_contents(contents, default_specification=DRAFT202012)
+
+
+def _retrieve(uri: str) -> Resource:
+    """Load a schema that a ``$ref`` names by file (the same local resolution as snakemake.utils.validate)."""
+    return _resource(yaml.safe_load(Path(url2pathname(urlparse(uri).path)).read_text()))
+
+
+def _expand(branches: list[_Branch]) -> list[_Branch]:
+    """The schemas that apply to one value: each branch plus what its ``$ref`` and ``*Of`` point to."""
+    out: list[_Branch] = []
+    seen: set[int] = set()
+
+    def visit(schema: Any, resolver: Resolver) -> Iterator[_Branch]:
+        if not isinstance(schema, dict) or id(schema) in seen:
+            return
+        seen.add(id(schema))
+        yield schema, resolver
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            try:
+                resolved = resolver.lookup(ref)
+            except Unresolvable:  # validation will say so
+                pass
+            else:
+                yield from visit(resolved.contents, resolved.resolver)
+        for word in ("allOf", "anyOf", "oneOf"):
+            for sub in schema.get(word, ()):
+                yield from visit(sub, resolver)
+
+    for schema, resolver in branches:
+        out.extend(visit(schema, resolver))
+    return out
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    """JSON types a schema allows: ``type``, else those of its ``enum``/``const`` values."""
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {kind}
+    if isinstance(kind, list):
+        return set(kind)
+    values = [*schema.get("enum", ()), *([schema["const"]] if "const" in schema else [])]
+    names = {bool: "boolean", int: "integer", float: "number", str: "string"}
+    return {names[type(v)] for v in values if type(v) in names}
+
+
+def _convert(text: str, kind: str) -> Any:
+    """``text`` as a JSON ``kind`` (YAML-style spelling), or ``_NO``; NaN and infinities are not numbers here."""
+    word = text.strip()
+    if kind == "boolean":
+        return _BOOLEANS.get(word.lower(), _NO)
+    try:
+        return int(word)
+    except ValueError:
+        pass
+    try:
+        number = float(word)
+    except ValueError:
+        return _NO
+    if not math.isfinite(number):
+        return _NO
+    if kind == "integer":
+        return int(number) if number.is_integer() else _NO
+    return number
+
+
+def _children(branches: list[_Branch], key: str | int, size: int = 0) -> list[_Branch]:
+    """The schemas of one mapping entry (``key`` a str) or one list item (``key`` an int)."""
+    out: list[_Branch] = []
+    for schema, resolver in branches:
+        if isinstance(key, str):
+            props = schema.get("properties") or {}
+            found = [props[key]] if key in props else []
+            found += [s for p, s in (schema.get("patternProperties") or {}).items() if re.search(p, key)]
+            extra = schema.get("additionalProperties")
+            if not found and isinstance(extra, dict):
+                found = [extra]
+        else:
+            prefix = schema.get("prefixItems") or []
+            items = schema.get("items")
+            if isinstance(items, list):  # draft 4-7 tuple form
+                prefix, items = items, schema.get("additionalItems")
+            found = [prefix[key]] if key < len(prefix) else [items] if isinstance(items, dict) else []
+        out.extend((s, resolver) for s in found if isinstance(s, dict))
+    return out
+
+
+def _coerce(value: Any, branches: list[_Branch]) -> Any:
+    branches = _expand(branches)
+    if not branches:
+        return value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _coerce(item, _children(branches, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = _coerce(item, _children(branches, index))
+    elif isinstance(value, str):
+        kinds = set().union(*(_types(schema) for schema, _ in branches))
+        if "string" not in kinds:
+            for kind in _SCALAR_KINDS:
+                if kind in kinds and (converted := _convert(value, kind)) is not _NO:
+                    return converted
+    return value
 
 
 def _schema_message(err: Exception) -> str:
@@ -63,3 +213,11 @@ def _schema_message(err: Exception) -> str:
 def config_hash(config: dict[str, Any]) -> str:
     """A short stable hash of the resolved config, recorded in every provenance file."""
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def schema_section(section: str, schema: str | Path = SCHEMA) -> dict[str, Any]:
+    """The schema's properties of one config section: the single source of every default and choice."""
+    import yaml
+
+    with open(schema) as f:
+        return yaml.safe_load(f)["properties"][section]["properties"]

@@ -82,30 +82,50 @@ def balance_and_split(labels: np.ndarray, fractions: Mapping[str, float], seed: 
     return kept_rows[order], np.concatenate(codes)[order]
 
 
+XAUG_ENCODINGS = ("minmax", "standard", "raw")
+
+
 @dataclass(frozen=True)
 class XaugScaling:
-    """Clip to mean ± n σ, then min-max to [0, 1]; statistics from the training split."""
+    """How XAUG values enter the networks; statistics come from the training split.
+
+    LRP measures relevance against the input 0, so the encoding fixes the reference point:
+
+    - ``minmax``: clip to mean ± n σ, scale to [0, 1]; the reference is the clipped minimum of each
+      variable, so a jet at the bottom of a variable's range gets no relevance from it;
+    - ``standard``: clip to mean ± n σ, subtract the mean and divide by σ; the reference is the average
+      training jet, so relevance measures the departure from it;
+    - ``raw``: physical values, as the reference study fed its toy; the reference is the value 0.
+    """
 
     names: list[str]
+    encoding: str
     mean: np.ndarray
     std: np.ndarray
     low: np.ndarray
     high: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray, names: list[str], n_sigma: float) -> XaugScaling:
+    def fit(cls, x: np.ndarray, names: list[str], n_sigma: float, encoding: str = "minmax") -> XaugScaling:
+        if encoding not in XAUG_ENCODINGS:
+            raise ValueError(f"unknown XAUG encoding {encoding!r}; choose from {list(XAUG_ENCODINGS)}")
         mean, std = x.mean(axis=0), x.std(axis=0)
         clipped = np.clip(x, mean - n_sigma * std, mean + n_sigma * std)
-        return cls(names, mean, std, clipped.min(axis=0), clipped.max(axis=0))
+        return cls(names, encoding, mean, std, clipped.min(axis=0), clipped.max(axis=0))
 
     def transform(self, x: np.ndarray) -> np.ndarray:
+        if self.encoding == "raw":
+            return x.astype(np.float32)
         clipped = np.clip(x, self.low, self.high)
+        if self.encoding == "standard":
+            return ((clipped - self.mean) / np.where(self.std > 0, self.std, 1.0)).astype(np.float32)
         span = np.where(self.high > self.low, self.high - self.low, 1.0)
         return ((clipped - self.low) / span).astype(np.float32)
 
-    def to_dict(self) -> dict[str, list]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "names": self.names,
+            "encoding": self.encoding,
             "mean": self.mean.tolist(),
             "std": self.std.tolist(),
             "low": self.low.tolist(),
@@ -136,6 +156,7 @@ def build_dataset(
     n_sigma: float,
     windows: Mapping[str, Sequence[float]],
     xaug_inputs: Sequence[str] = (),
+    xaug_encoding: str = "minmax",
 ) -> tuple[JetArrays, dict, dict]:
     """Select, balance, split and scale.  Returns (jets, extra arrays, extra attributes).
 
@@ -158,7 +179,7 @@ def build_dataset(
         weight[jets.label == c] /= weight[jets.label == c].mean()
     jets.weight = weight.astype(np.float32)
     train = split == 0
-    xaug_scaling = XaugScaling.fit(jets.xaug[train][:, columns].astype(np.float64), inputs, n_sigma)
+    xaug_scaling = XaugScaling.fit(jets.xaug[train][:, columns].astype(np.float64), inputs, n_sigma, xaug_encoding)
     particles_scaled, particle_scaling = standardize_particles(jets.particles, jets.mask, train)
     jets.cutflow = {
         **jets.cutflow,
@@ -176,6 +197,7 @@ def build_dataset(
     attrs = {
         "xaug_scaling": xaug_scaling.to_dict(),
         "xaug_inputs": inputs,
+        "xaug_encoding": xaug_encoding,
         "particle_scaling": particle_scaling | {"features": [*jets.particle_features, MASK_FEATURE]},
     }
     return jets, extra, attrs

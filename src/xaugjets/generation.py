@@ -2,7 +2,9 @@
 
 Events come from ``Pythia.nextBatch`` as awkward arrays (no per-particle Python loop).  Each shard has
 its own recorded seed.  Failed events (``nextBatch`` returns None for them) and every jet-level rejection
-are counted in the shard's cutflow.
+are counted in the shard's cutflow.  For the signal, each jet is matched to the hadronic Z bosons of its
+event record (:mod:`xaugjets.truth`); ``JetSettings.require_z_match`` rejects jets that are not fully
+merged (``rejected_not_fully_merged_z``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from . import jets
+from . import jets, truth
 from .io import JetArrays
 
 PROCESS_LABELS = {"zz": 1, "qcd": 0}
@@ -138,13 +140,38 @@ def visible_particles(pythia: Any, events: ak.Array) -> jets.EventParticles:
     return jets.EventParticles(columns, np.bincount(event, minlength=len(counts)).astype(np.int64))
 
 
+REJECTED_UNMERGED = "rejected_not_fully_merged_z"
+
+
+def z_truth(
+    events: ak.Array, batch: jets.JetBatch, process: str, jet_settings: jets.JetSettings
+) -> tuple[jets.JetBatch, dict[str, np.ndarray]]:
+    """Truth ΔR of each jet to its event's hadronic Z and quarks (NaN for QCD), and the batch after
+    ``require_z_match`` (signal jets not fully merged rejected and counted; the count is 0 otherwise)."""
+    if process != "zz":
+        return batch.reject(np.ones(len(batch.xaug), dtype=bool), REJECTED_UNMERGED), truth.no_truth(len(batch.xaug))
+    found = truth.match_jets(batch.momentum, np.flatnonzero(batch.passed), truth.hadronic_z_from_events(events))
+    keep = np.ones(len(batch.xaug), dtype=bool)
+    if jet_settings.require_z_match:
+        keep = truth.fully_merged(found, jet_settings.radius)
+    return batch.reject(keep, REJECTED_UNMERGED), {key: values[keep] for key, values in found.items()}
+
+
 def generate_jets(
     settings: GeneratorSettings, n_events: int, jet_settings: jets.JetSettings, batch_size: int = 200
 ) -> JetArrays:
     """Generate ``n_events`` events and return the accepted leading jets as :class:`JetArrays`."""
+    return generate_jets_with_truth(settings, n_events, jet_settings, batch_size)[0]
+
+
+def generate_jets_with_truth(
+    settings: GeneratorSettings, n_events: int, jet_settings: jets.JetSettings, batch_size: int = 200
+) -> tuple[JetArrays, dict[str, np.ndarray]]:
+    """Generate ``n_events`` events: the accepted leading jets and their truth columns (``truth.TRUTH_KEYS``)."""
     pythia = make_pythia(settings)
     parts: list[jets.JetBatch] = []
     weights: list[np.ndarray] = []
+    truths: list[dict[str, np.ndarray]] = []
     failed = 0
     start = time.perf_counter()
     for done in range(0, n_events, batch_size):
@@ -152,7 +179,9 @@ def generate_jets(
         events, failures = next_batch(pythia, size)
         failed += failures
         batch = jets.process(visible_particles(pythia, events), jet_settings)
+        batch, found = z_truth(events, batch, settings.process, jet_settings)
         parts.append(batch)
+        truths.append(found)
         weights.append(ak.to_numpy(events.info.weights[:, 0])[batch.passed])
         print(
             f"{settings.process} seed {settings.seed}: {done + size}/{n_events} events, "
@@ -167,7 +196,7 @@ def generate_jets(
         cutflow[key] = sum(p.cutflow[key] for p in parts)
     label = PROCESS_LABELS[settings.process]
     n = cutflow["accepted"]
-    return JetArrays(
+    jet_arrays = JetArrays(
         image=np.concatenate([p.image for p in parts]),
         particles=np.concatenate([p.particles for p in parts]),
         mask=np.concatenate([p.mask for p in parts]),
@@ -185,3 +214,4 @@ def generate_jets(
         },
         cutflow=cutflow,
     )
+    return jet_arrays, {key: np.concatenate([t[key] for t in truths]) for key in truth.TRUTH_KEYS}

@@ -41,6 +41,7 @@ CHARGED_HADRON_IDS = (211, 321, 2212)
 NEUTRAL_HADRON_IDS = (2112, 130)
 NSUB_BETAS = (0.5, 1.0, 2.0)
 VERTEX_FLOOR_MM = 1e-6  # added before the log so prompt particles (vertex at 0) stay finite
+TAU_FLOOR = 1e-12  # each τ in beta3 / beta3_sd is floored here: τ_N = 0 (≤ N constituents) keeps the log finite
 PARTICLE_FIELDS = ("px", "py", "pz", "E", "id", "charge", "vx", "vy", "vz")
 MOMENTUM_FIELDS = ("px", "py", "pz", "E")
 
@@ -54,6 +55,12 @@ class JetSettings:
     n_particles: int = 20
     grid: int = 16
     half_width: float = 2.0
+    # Production-vertex distances (√(x² + y²) and |z|, each) are replaced by min(distance, cap) before the
+    # displacement variables are formed; None = no cap.  Emulates a tracker radius without removing particles.
+    vertex_cap_mm: float | None = None
+    # Signal only: keep only leading jets fully merged with a hadronic Z.  Needs the event record, so
+    # :mod:`xaugjets.generation` applies it (see :mod:`xaugjets.truth`); :func:`process` ignores it.
+    require_z_match: bool = False
 
 
 def _beta_label(beta: float) -> str:
@@ -272,6 +279,33 @@ def pull_angle(particles: EventParticles, axis: dict[str, np.ndarray], other: di
     return np.abs(np.arctan2(t_y * d_phi - t_phi * d_y, t_y * d_y + t_phi * d_phi))
 
 
+def beta3(tau1_b05: np.ndarray, tau2_b1: np.ndarray, tau2_b2: np.ndarray) -> np.ndarray:
+    """The reference study's ungroomed β3 = ln(τ1^(0.5)² √τ2^(1) / τ2^(2)), each τ floored at TAU_FLOOR.
+
+    Kept exactly as the reference writes it (docs/physics.md: it is not the ungroomed twin of beta3_sd).
+    """
+    t1, t2_b1, t2_b2 = (np.maximum(t, TAU_FLOOR) for t in (tau1_b05, tau2_b1, tau2_b2))
+    return 2 * np.log(t1) + 0.5 * np.log(t2_b1) - np.log(t2_b2)
+
+
+def beta3_sd(tau1_b05: np.ndarray, tau2_b1: np.ndarray, tau2_b2: np.ndarray) -> np.ndarray:
+    """The reference study's groomed β3 = ln(τ2^(2) / τ1^(0.5) / τ2^(1)) (groomed τ), each τ floored at TAU_FLOOR."""
+    t1, t2_b1, t2_b2 = (np.maximum(t, TAU_FLOOR) for t in (tau1_b05, tau2_b1, tau2_b2))
+    return np.log(t2_b2) - np.log(t1) - np.log(t2_b1)
+
+
+def vertex_distances(particles: EventParticles, cap_mm: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Transverse √(x² + y²) and longitudinal |z| production-vertex distance [mm], each capped at ``cap_mm``.
+
+    One function for the XAUG variables and the particle list, so both see the same (capped) distances.
+    """
+    vtx_xy = np.hypot(particles["vx"], particles["vy"])
+    vtx_z = np.abs(particles["vz"])
+    if cap_mm is not None:
+        vtx_xy, vtx_z = np.minimum(vtx_xy, cap_mm), np.minimum(vtx_z, cap_mm)
+    return vtx_xy, vtx_z
+
+
 @dataclass
 class JetBatch:
     """Per-jet outputs of :func:`process` for the events that passed."""
@@ -280,8 +314,31 @@ class JetBatch:
     image: np.ndarray
     particles: np.ndarray
     mask: np.ndarray
+    momentum: np.ndarray  # (jets, 4) px, py, pz, E of each kept jet, float64 (for truth matching)
     passed: np.ndarray  # per input event: True where a jet was kept
     cutflow: dict[str, int]
+
+    def reject(self, keep: np.ndarray, reason: str) -> JetBatch:
+        """The batch without the jets where ``keep`` is False, counted as ``reason`` in the cutflow.
+
+        ``reason`` is inserted before ``accepted`` (0 when nothing is rejected), so every shard's cutflow
+        has the same keys and still adds up: events = Σ rejected + accepted.
+        """
+        keep = np.asarray(keep, dtype=bool)
+        passed = self.passed.copy()
+        passed[np.flatnonzero(self.passed)[~keep]] = False
+        cutflow = {k: v for k, v in self.cutflow.items() if k != "accepted"}
+        cutflow[reason] = cutflow.get(reason, 0) + int((~keep).sum())
+        cutflow["accepted"] = int(keep.sum())
+        return JetBatch(
+            xaug=self.xaug[keep],
+            image=self.image[keep],
+            particles=self.particles[keep],
+            mask=self.mask[keep],
+            momentum=self.momentum[keep],
+            passed=passed,
+            cutflow=cutflow,
+        )
 
 
 def process(particles: EventParticles | ak.Array, settings: JetSettings) -> JetBatch:
@@ -387,6 +444,7 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
             image=np.zeros((0, grid, grid), dtype=np.float32),
             particles=np.zeros((0, n, len(PARTICLE_FEATURES)), dtype=np.float32),
             mask=np.zeros((0, n), dtype=bool),
+            momentum=np.zeros((0, 4)),
             passed=passed,
             cutflow=cutflow,
         )
@@ -432,8 +490,7 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
         "is_charged_hadron": np.isin(abs_id, CHARGED_HADRON_IDS),
         "is_neutral_hadron": np.isin(abs_id, NEUTRAL_HADRON_IDS),
     }
-    vtx_xy = np.hypot(constituents["vx"], constituents["vy"])
-    vtx_z = np.abs(constituents["vz"])
+    vtx_xy, vtx_z = vertex_distances(constituents, settings.vertex_cap_mm)
     n = settings.n_particles
     counts = {
         f"n_{name}": np.bincount(event, weights=flags[flag], minlength=n_jets)
@@ -452,8 +509,8 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
             values[f"tau{k}_b{_beta_label(beta)}"] = tau[beta][:, k - 1]
             values[f"tau{k}_b{_beta_label(beta)}_sd"] = tau_sd[beta][:, k - 1]
     values["tau21"] = tau[1.0][:, 1] / np.maximum(tau[1.0][:, 0], 1e-12)
-    values["beta3"] = tau[1.0][:, 1] / np.maximum(tau[0.5][:, 0] ** 2, 1e-12)
-    values["beta3_sd"] = tau_sd[1.0][:, 1] / np.maximum(tau_sd[0.5][:, 0] ** 2, 1e-12)
+    values["beta3"] = beta3(tau[0.5][:, 0], tau[1.0][:, 1], tau[2.0][:, 1])
+    values["beta3_sd"] = beta3_sd(tau_sd[0.5][:, 0], tau_sd[1.0][:, 1], tau_sd[2.0][:, 1])
     values |= {
         "dr_subjets": dr_subjets,
         "z_subjets": z_subjets,
@@ -500,6 +557,7 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
         image=image,
         particles=particle_array.astype(np.float32),
         mask=mask,
+        momentum=np.stack([jet[name] for name in MOMENTUM_FIELDS], axis=1),
         passed=passed,
         cutflow=cutflow,
     )

@@ -32,8 +32,12 @@ def auc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = Non
     return float(np.sum(np.diff(eff_bkg) * 0.5 * (eff_sig[1:] + eff_sig[:-1])))
 
 
-def performance(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float]:
-    """AUC, rejection 1/εB at fixed εS, and εS at fixed εB (linear interpolation along the ROC)."""
+def performance(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float | bool]:
+    """AUC, rejection 1/εB at fixed εS, and εS at fixed εB (linear interpolation along the ROC).
+
+    ``rej30_capped`` / ``rej50_capped`` say that no background jet passes at that εS: the rejection is
+    then capped at the number of background jets and is a lower bound, not a measurement.
+    """
     eff_bkg, eff_sig = roc(labels, scores, weights)
     out = {"auc": auc(labels, scores, weights)}
     for target in SIGNAL_EFFICIENCIES:
@@ -41,6 +45,7 @@ def performance(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | No
         # A perfectly clean selection has infinite rejection; cap it at 1 / (one background jet).
         floor = 1.0 / max(int((labels == 0).sum()), 1)
         out[f"rej{int(target * 100)}"] = 1.0 / max(bkg, floor)
+        out[f"rej{int(target * 100)}_capped"] = bool(bkg <= floor)
     for target in BACKGROUND_EFFICIENCIES:
         out[f"eff_at_bkg{target:.0e}".replace("e-0", "e-")] = float(np.interp(target, eff_bkg, eff_sig))
     return out

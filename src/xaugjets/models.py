@@ -1,4 +1,4 @@
-"""The study's networks (SPEC §6), written so that every LRP rule applies cleanly.
+"""The study's networks (docs/physics.md, "Networks"), written so that every LRP rule applies cleanly.
 
 LRP constraints: every module is used exactly once (separate ReLU instances), flattening is a reshape
 rather than ``nn.Flatten``, no in-place operations, and the XAUG vector joins by concatenation right
@@ -31,13 +31,21 @@ class TaggerNet(nn.Module):
     """A feature extractor (or none), optional XAUG concatenation, dense head; one signal logit."""
 
     def __init__(
-        self, name: str, inputs: tuple[str, ...], extractor: nn.Module | None, n_flat: int, n_xaug: int, dropout: float
+        self,
+        name: str,
+        inputs: tuple[str, ...],
+        extractor: nn.Module | None,
+        n_flat: int,
+        n_xaug: int,
+        head_dropout: float,
     ) -> None:
         super().__init__()
         self.name = name
         self.inputs = inputs
         self.extractor = extractor
-        self.head_dropout = nn.Dropout(dropout)
+        # Dropout on the joined vector (flattened features and the XAUG inputs); off by default, as in the
+        # reference study, whose only dropout sits inside the convolutional part.
+        self.head_dropout = nn.Dropout(head_dropout)
         self.head = dense_head(n_flat + (n_xaug if "xaug" in inputs else 0))
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
@@ -83,9 +91,15 @@ def cnn1d_extractor(n_features: int, n_particles: int, dropout: float) -> tuple[
 
 
 def build_model(
-    name: str, grid: int, n_particles: int, n_particle_features: int, n_xaug: int, dropout: float = 0.2
+    name: str,
+    grid: int,
+    n_particles: int,
+    n_particle_features: int,
+    n_xaug: int,
+    dropout: float = 0.2,
+    head_dropout: float = 0.0,
 ) -> TaggerNet:
-    """Construct model ``name`` for inputs of the given shapes."""
+    """Construct model ``name`` for inputs of the given shapes (``dropout`` acts inside the extractor)."""
     if name not in MODEL_INPUTS:
         raise ValueError(f"unknown model {name!r}; choose from {list(MODELS)}")
     inputs = MODEL_INPUTS[name]
@@ -95,7 +109,7 @@ def build_model(
         extractor, n_flat = cnn2d_extractor(grid, dropout)
     elif inputs[0] == "particles":
         extractor, n_flat = cnn1d_extractor(n_particle_features, n_particles, dropout)
-    return TaggerNet(name, inputs, extractor, n_flat, n_xaug, dropout)
+    return TaggerNet(name, inputs, extractor, n_flat, n_xaug, head_dropout)
 
 
 def input_tensors(arrays: dict, inputs: Sequence[str]) -> tuple[torch.Tensor, ...]:
@@ -119,6 +133,8 @@ def load_model(path: str) -> TaggerNet:
         raise FileNotFoundError(f"model file is missing: {path}") from err
     except Exception as err:
         raise OSError(f"cannot read model file {path}: {err}") from err
-    net = build_model(payload["model"], dropout=payload["dropout"], **payload["shapes"])
+    net = build_model(
+        payload["model"], dropout=payload["dropout"], head_dropout=payload.get("head_dropout", 0.0), **payload["shapes"]
+    )
     net.load_state_dict(payload["state_dict"])
     return net.eval()

@@ -1,97 +1,177 @@
-"""Layerwise relevance propagation with captum, and the per-event feature relevances of SPEC §7.
+"""Layerwise relevance propagation with captum, and the per-event feature relevances of the study.
 
-LRP explains the signal logit.  Rules (per layer type):
+An LRP *rule* here is a layer map, the way zennit's composites are: for each layer type, the propagation
+rule that layer uses.  Max-pooling always passes the relevance to the winning input (winner-take-all):
 
-========== ===================== ===================== ==============
-rule       convolutions          dense layers          max-pooling
-========== ===================== ===================== ==============
-z          ε = 1e-9 (LRP-0)      ε = 1e-9              ε = 1e-9
-epsilon    ε                     ε                     ε
-alpha1beta0 α1β0 (z⁺, no bias)   α1β0 (z⁺, no bias)    ε = 1e-9
-presetA    α1β0 (z⁺, no bias)    ε                     ε = 1e-9
-========== ===================== ===================== ==============
+==================== ============================ ============================
+rule                 convolutions                 dense layers
+==================== ============================ ============================
+z                    LRP-0                        LRP-0
+epsilon              LRP-ε                        LRP-ε
+gamma                LRP-γ (w + γw⁺, b + γb⁺)     LRP-γ
+alpha1beta0          α1β0 (z⁺ with b⁺)            α1β0 (z⁺ with b⁺)
+alpha1beta0_nobias   α1β0 (z⁺, bias dropped)      α1β0 (z⁺, bias dropped)
+presetA              α1β0 (z⁺ with b⁺)            LRP-ε
+presetA_nobias       α1β0 (z⁺, bias dropped)      LRP-ε
+==================== ============================ ============================
 
-captum's ``Alpha1_Beta0_Rule`` keeps positive weights only (the z⁺ rule); it equals α1β0 exactly where
-the layer's inputs are non-negative (images, scaled XAUG values, everything after a ReLU) and is the usual
-approximation elsewhere (standardized particle features entering the first 1D convolution).
+α1β0 keeps the positive part of the weights and of the bias in the denominator z⁺ = Σ a w⁺ + b⁺, as
+iNNvestigate's ``Alpha1Beta0Rule`` (used by the reference study) does; the ``_nobias`` forms drop the bias
+and conserve relevance exactly on non-negative inputs.  z⁺ equals the textbook rule where the layer's
+inputs are non-negative (images, min-max scaled or raw non-negative XAUG values, everything after a ReLU).
+
+The *explained output* is the signal logit f, or the predicted class's output sign(f)·f (the reference
+study's convention for a two-output network, written for one logit).  Every rule above is linear in the
+relevance it starts from, so the second is the first times sign(f): tables of |R| agree, signed
+relevances (profiles) differ for background-like jets.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from captum.attr import LRP
-from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule, PropagationRule
+from captum.attr._utils.lrp_rules import EpsilonRule, PropagationRule
 from torch import nn
 
+from .datasets import MASK_FEATURE
 from .models import TaggerNet, input_tensors
 
-RULES = ("z", "epsilon", "alpha1beta0", "presetA")
 LRP0_EPSILON = 1e-9
+EXPLAINED_OUTPUTS = ("signal", "predicted")
 
 
-def _rule_for(module: nn.Module, rule: str, epsilon: float) -> PropagationRule | None:
-    if isinstance(module, nn.Conv1d | nn.Conv2d):
-        kind = {"z": "z", "epsilon": "eps", "alpha1beta0": "ab", "presetA": "ab"}[rule]
-    elif isinstance(module, nn.Linear):
-        kind = {"z": "z", "epsilon": "eps", "alpha1beta0": "ab", "presetA": "eps"}[rule]
-    elif isinstance(module, nn.MaxPool1d | nn.MaxPool2d):
-        kind = "eps" if rule == "epsilon" else "z"
-    else:
-        return None
-    if kind == "ab":
-        return Alpha1_Beta0_Rule(set_bias_to_zero=True)
-    return EpsilonRule(epsilon if kind == "eps" else LRP0_EPSILON)
+class Alpha1Beta0Rule(PropagationRule):
+    """α1β0 with z⁺ = Σ a w⁺ (+ b⁺ when ``keep_bias``): only positive contributions carry relevance."""
+
+    def __init__(self, keep_bias: bool) -> None:
+        self.keep_bias = keep_bias
+
+    def _manipulate_weights(self, module: nn.Module, inputs: object, outputs: object) -> None:
+        module.weight.data = module.weight.data.clamp(min=0)
+        if module.bias is not None:
+            module.bias.data = module.bias.data.clamp(min=0) if self.keep_bias else torch.zeros_like(module.bias)
 
 
-def attach_rules(net: nn.Module, rule: str, epsilon: float) -> None:
+class GammaRule(PropagationRule):
+    """LRP-γ: weights and bias w + γw⁺, b + γb⁺, favouring positive contributions by the factor γ."""
+
+    def __init__(self, gamma: float) -> None:
+        self.gamma = gamma
+
+    def _manipulate_weights(self, module: nn.Module, inputs: object, outputs: object) -> None:
+        module.weight.data = module.weight.data + self.gamma * module.weight.data.clamp(min=0)
+        if module.bias is not None:
+            module.bias.data = module.bias.data + self.gamma * module.bias.data.clamp(min=0)
+
+
+@dataclass(frozen=True)
+class RuleParameters:
+    """The numbers a rule may use: ε of LRP-ε and γ of LRP-γ."""
+
+    epsilon: float
+    gamma: float
+
+
+RuleFactory = Callable[[RuleParameters], PropagationRule]
+
+
+def _lrp0(p: RuleParameters) -> PropagationRule:
+    return EpsilonRule(LRP0_EPSILON)
+
+
+def _epsilon(p: RuleParameters) -> PropagationRule:
+    return EpsilonRule(p.epsilon)
+
+
+def _gamma(p: RuleParameters) -> PropagationRule:
+    return GammaRule(p.gamma)
+
+
+def _alpha1beta0(p: RuleParameters) -> PropagationRule:
+    return Alpha1Beta0Rule(keep_bias=True)
+
+
+def _alpha1beta0_nobias(p: RuleParameters) -> PropagationRule:
+    return Alpha1Beta0Rule(keep_bias=False)
+
+
+# The composites: rule name -> (convolution rule, dense rule, description for the table metadata).
+RULES: dict[str, tuple[RuleFactory, RuleFactory, str]] = {
+    "z": (_lrp0, _lrp0, "LRP-0 everywhere (biases kept)"),
+    "epsilon": (_epsilon, _epsilon, "LRP-ε everywhere (biases kept in z)"),
+    "gamma": (_gamma, _gamma, "LRP-γ everywhere (w + γw⁺, b + γb⁺)"),
+    "alpha1beta0": (_alpha1beta0, _alpha1beta0, "α1β0 everywhere, positive bias kept in z⁺"),
+    "alpha1beta0_nobias": (_alpha1beta0_nobias, _alpha1beta0_nobias, "α1β0 everywhere, biases dropped"),
+    "presetA": (_alpha1beta0, _epsilon, "α1β0 (positive bias kept in z⁺) on convolutions, LRP-ε on dense"),
+    "presetA_nobias": (_alpha1beta0_nobias, _epsilon, "α1β0 (biases dropped) on convolutions, LRP-ε on dense"),
+}
+POOLING_RULE = "winner-take-all (LRP-0 through the max)"
+
+
+def attach_rules(net: nn.Module, rule: str, params: RuleParameters) -> None:
     """Set ``module.rule`` on every layer; captum removes them after each ``attribute`` call."""
     if rule not in RULES:
         raise ValueError(f"unknown LRP rule {rule!r}; choose from {list(RULES)}")
+    conv, dense, _ = RULES[rule]
     for module in net.modules():
-        chosen = _rule_for(module, rule, epsilon)
-        if chosen is not None:
-            module.rule = chosen
+        if isinstance(module, nn.Conv1d | nn.Conv2d):
+            module.rule = conv(params)
+        elif isinstance(module, nn.Linear):
+            module.rule = dense(params)
+        elif isinstance(module, nn.MaxPool1d | nn.MaxPool2d):
+            module.rule = _lrp0(params)
 
 
 def explain(
     net: TaggerNet,
     inputs: Sequence[torch.Tensor],
     rule: str,
-    epsilon: float,
+    params: RuleParameters,
+    explained_output: str = "signal",
     batch_size: int = 512,
     device: torch.device | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Relevance of every input element for the signal logit, and the logits themselves.
+    """Relevance of every input element for the explained output, and the signal logits.
 
-    Returns one array per network input (same shape as the input) and the logits (N,).
+    Returns one array per network input (same shape as the input) and the logits f (N,).  With
+    ``explained_output="predicted"`` the relevances explain sign(f)·f.
     """
+    if explained_output not in EXPLAINED_OUTPUTS:
+        raise ValueError(f"unknown explained output {explained_output!r}; choose from {list(EXPLAINED_OUTPUTS)}")
     device = device or torch.device("cpu")
     net = net.eval().to(device)
     relevances: list[list[np.ndarray]] = [[] for _ in inputs]
     logits = []
-    n = len(inputs[0])
-    for start in range(0, n, batch_size):
+    for start in range(0, len(inputs[0]), batch_size):
         batch = tuple(t[start : start + batch_size].to(device) for t in inputs)
-        with torch.no_grad():
-            logits.append(net(*batch).cpu().numpy())
-        attach_rules(net, rule, epsilon)
-        batch = tuple(t.requires_grad_(True) for t in batch)
+        with torch.inference_mode():
+            logit = net(*batch).cpu().numpy()
+        logits.append(logit)
+        sign = np.where(logit < 0, -1.0, 1.0) if explained_output == "predicted" else np.ones_like(logit)
+        attach_rules(net, rule, params)
+        batch = tuple(t.clone().requires_grad_(True) for t in batch)
         result = LRP(net).attribute(batch if len(batch) > 1 else batch[0])
         result = result if isinstance(result, tuple) else (result,)
         for store, r in zip(relevances, result, strict=True):
-            store.append(r.detach().cpu().numpy())
-        print(f"LRP {rule}: {min(start + batch_size, n)}/{n} events", file=sys.stderr, flush=True)
+            r = r.detach().cpu().numpy()
+            store.append(r * sign.reshape((-1,) + (1,) * (r.ndim - 1)).astype(r.dtype))
     return [np.concatenate(r) for r in relevances], np.concatenate(logits)
 
 
-def conservation(relevances: Sequence[np.ndarray], logits: np.ndarray) -> np.ndarray:
-    """Per event |Σ relevance − logit| / |logit|: 0 for a perfectly conservative propagation."""
+def explained_values(logits: np.ndarray, explained_output: str) -> np.ndarray:
+    """The number LRP distributes: f, or sign(f)·f for the predicted class."""
+    return np.abs(logits) if explained_output == "predicted" else logits
+
+
+def conservation(relevances: Sequence[np.ndarray], explained: np.ndarray) -> np.ndarray:
+    """Per event |Σ relevance − explained output| / |explained output|: 0 when nothing is absorbed."""
     total = sum(r.reshape(len(r), -1).sum(axis=1, dtype=np.float64) for r in relevances)
-    return np.abs(total - logits) / np.maximum(np.abs(logits), 1e-12)
+    return np.abs(total - explained) / np.maximum(np.abs(explained), 1e-12)
 
 
 def feature_relevances(
@@ -100,12 +180,13 @@ def feature_relevances(
     xaug_names: Sequence[str],
     particle_features: Sequence[str],
 ) -> tuple[np.ndarray, list[str], list[np.ndarray]]:
-    """SPEC §7 steps 1-2: per-event normalized relevance, one number per feature.
+    """Per-event normalized relevance, one number per feature.
 
     Each event is divided by its largest |relevance| over all inputs; a feature's value is |R| for an XAUG
-    variable, Σ|R| over pixels for the image, Σ|R| over particles and features for the particle list (and
-    per particle feature, as ``particles:<feature>``).  Returns (N, n_features), feature names, and the
-    normalized (signed) relevance arrays per input.
+    variable, Σ|R| over pixels for the image, Σ|R| over particles and physical features for the particle
+    list (and per particle feature, as ``particles:<feature>``).  The constant mask channel
+    ``is_particle`` is listed on its own and kept out of the particle total: LRP credits it like a bias.
+    Returns (N, n_features), feature names, and the normalized (signed) relevance arrays per input.
     """
     flat = [r.reshape(len(r), -1) for r in relevances]
     scale = np.max(np.concatenate([np.abs(f) for f in flat], axis=1), axis=1)
@@ -118,7 +199,8 @@ def feature_relevances(
             names.append("image")
         elif name == "particles":  # (N, F, P)
             per_feature = np.abs(r).sum(axis=2)
-            columns += [per_feature.sum(axis=1, keepdims=True), per_feature]
+            physical = [i for i, f in enumerate(particle_features) if f != MASK_FEATURE]
+            columns += [per_feature[:, physical].sum(axis=1, keepdims=True), per_feature]
             names += ["particles", *(f"particles:{f}" for f in particle_features)]
         else:
             columns.append(np.abs(r))
@@ -126,15 +208,39 @@ def feature_relevances(
     return np.concatenate(columns, axis=1).astype(np.float32), names, normalized
 
 
+@dataclass(frozen=True)
+class ExplainSettings:
+    """One explanation job: which rules, their parameters, the explained output, how many test jets."""
+
+    rules: tuple[str, ...]
+    epsilon: float
+    gamma: float
+    explained_output: str
+    max_events: int
+    batch_size: int
+
+    @classmethod
+    def from_config(cls, section: dict, explained_output: str) -> ExplainSettings:
+        return cls(
+            rules=tuple(section["rules"]),
+            epsilon=section["epsilon"],
+            gamma=section["gamma"],
+            explained_output=explained_output,
+            max_events=section["max_events"],
+            batch_size=section["batch_size"],
+        )
+
+
 def run_relevance(
-    net: TaggerNet, arrays: dict, attrs: dict, rule: str, epsilon: float, batch_size: int, device: torch.device
+    net: TaggerNet, arrays: dict, attrs: dict, rule: str, settings: ExplainSettings, device: torch.device
 ) -> tuple[dict[str, np.ndarray], dict]:
-    """Explain ``arrays`` (one split of a dataset) and summarize per event; arrays + attributes to store."""
+    """Explain ``arrays`` (one split of a dataset) with one rule and summarize per event."""
     inputs = input_tensors(arrays, net.inputs)
-    relevances, logits = explain(net, inputs, rule, epsilon, batch_size, device)
+    params = RuleParameters(settings.epsilon, settings.gamma)
+    relevances, logits = explain(net, inputs, rule, params, settings.explained_output, settings.batch_size, device)
     particle_features = attrs["particle_scaling"]["features"]
     features, names, normalized = feature_relevances(relevances, net.inputs, attrs["xaug_inputs"], particle_features)
-    deviation = conservation(relevances, logits)
+    deviation = conservation(relevances, explained_values(logits, settings.explained_output))
     out = {
         "features": features,
         "label": arrays["label"],
@@ -149,12 +255,25 @@ def run_relevance(
         out["mean_image_relevance"] = np.stack([image[arrays["label"] == c].mean(axis=0) for c in (0, 1)])
     summary = {
         "feature_names": names,
+        "method": "LRP",
         "rule": rule,
-        "epsilon": epsilon,
+        "rule_description": RULES[rule][2],
+        "pooling": POOLING_RULE,
+        "epsilon": settings.epsilon,
+        "gamma": settings.gamma,
+        "explained_output": "signal logit f" if settings.explained_output == "signal" else "predicted class sign(f)·f",
+        "xaug_encoding": attrs.get("xaug_encoding", "minmax"),
+        "normalization": "per jet by the largest |R| over all inputs; |R| summed per feature",
         "model": net.name,
         "xaug_inputs": attrs["xaug_inputs"],
         "n_events": len(logits),
         "conservation_median": float(np.median(deviation)),
         "conservation_max": float(deviation.max()),
     }
+    print(
+        f"{net.name} {rule}: {len(logits)} events; |ΣR − explained output| / |explained output|: "
+        f"median {summary['conservation_median']:.3g}, max {summary['conservation_max']:.3g}",
+        file=sys.stderr,
+        flush=True,
+    )
     return out, summary

@@ -1,8 +1,13 @@
 """Training one network for one seed with PyTorch Lightning, deterministically.
 
-The checkpoint we keep is our own ``model.pt`` (state dict + build arguments), written atomically and
-loadable with ``torch.load(..., weights_only=True)``; Lightning's own checkpointing is switched off so an
-interrupted job leaves nothing that looks like a finished model.
+:func:`fit` trains on arrays in memory and touches no file; :func:`train` reads a dataset, fits and writes
+the run.  The checkpoint we keep is our own ``model.pt`` (state dict + build arguments), written atomically
+and loadable with ``torch.load(..., weights_only=True)``; Lightning's own checkpointing is switched off so
+an interrupted job leaves nothing that looks like a finished model.
+
+Early stopping watches the validation loss: training ends once it has not improved by ``min_delta`` for
+``patience`` epochs.  A run that reaches ``max_epochs`` first is flagged (``stop_reason: max_epochs``),
+since its network may not have converged.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import copy
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +36,21 @@ from .runtime import pin_threads, resolve_device
 
 @dataclass(frozen=True)
 class TrainSettings:
-    max_epochs: int = 20
-    patience: int = 3
-    batch_size: int = 256
-    learning_rate: float = 1e-3
-    dropout: float = 0.2
-    threads: int = 1
-    accelerator: str = "auto"
+    """The ``training`` section of the config (defaults live in the schema only)."""
+
+    max_epochs: int
+    patience: int
+    min_delta: float
+    batch_size: int
+    learning_rate: float
+    dropout: float
+    head_dropout: float
+    threads: int
+    accelerator: str
+
+    @classmethod
+    def from_config(cls, section: dict[str, Any]) -> TrainSettings:
+        return cls(**{f.name: section[f.name] for f in fields(cls)})
 
 
 class TaggerModule(L.LightningModule):
@@ -141,18 +154,31 @@ def predict(net: TaggerNet, arrays: dict, device: torch.device, batch_size: int 
     return torch.cat(out).numpy()
 
 
-def train(dataset: str, model_name: str, seed: int, outdir: str, settings: TrainSettings) -> dict[str, Any]:
-    """Fit ``model_name`` with training seed ``seed``; write model.pt, history.csv, scores.csv, metrics.json."""
+@dataclass
+class FitResult:
+    """A trained network (best validation epoch) and how training went."""
+
+    net: TaggerNet
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_val_loss: float
+    stop_reason: str
+    seconds: float
+
+
+def fit(arrays: dict, model_name: str, seed: int, settings: TrainSettings) -> FitResult:
+    """Fit ``model_name`` on the train split of ``arrays`` with early stopping on the val split; no file I/O."""
     pin_threads(settings.threads)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on GPUs
     L.seed_everything(seed, workers=True, verbose=False)
     device = resolve_device(settings.accelerator)
-    arrays, attrs = read_dataset(dataset)  # one read, split in memory
-    train_arrays, val_arrays, test_arrays = (select_split(arrays, split) for split in ("train", "val", "test"))
-    shapes = model_shapes(train_arrays)
-    net = build_model(model_name, dropout=settings.dropout, **shapes)
+    train_arrays, val_arrays = (select_split(arrays, split) for split in ("train", "val"))
+    net = build_model(
+        model_name, dropout=settings.dropout, head_dropout=settings.head_dropout, **model_shapes(train_arrays)
+    )
     inputs = MODEL_INPUTS[model_name]
     history = HistoryAndBest(settings.max_epochs)
+    stopper = EarlyStopping("val_loss", patience=settings.patience, min_delta=settings.min_delta)
     trainer = L.Trainer(
         max_epochs=settings.max_epochs,
         accelerator="gpu" if device.type == "cuda" else "cpu",
@@ -163,7 +189,7 @@ def train(dataset: str, model_name: str, seed: int, outdir: str, settings: Train
         enable_progress_bar=False,
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        callbacks=[EarlyStopping("val_loss", patience=settings.patience), history],
+        callbacks=[stopper, history],
     )
     start = time.perf_counter()
     trainer.fit(
@@ -171,40 +197,61 @@ def train(dataset: str, model_name: str, seed: int, outdir: str, settings: Train
         _loader(train_arrays, inputs, settings.batch_size, True, seed),
         _loader(val_arrays, inputs, 4096, False, seed),
     )
-    train_seconds = time.perf_counter() - start
-
+    seconds = time.perf_counter() - start
     net.load_state_dict(history.best_state)
-    scores = predict(net, test_arrays, device)
+    stopped_early = stopper.stopped_epoch > 0 or len(history.rows) < settings.max_epochs
+    return FitResult(
+        net=net,
+        history=history.rows,
+        best_epoch=history.best_epoch + 1,
+        best_val_loss=history.best_loss,
+        stop_reason="early_stopping" if stopped_early else "max_epochs",
+        seconds=seconds,
+    )
+
+
+def train(dataset: str, model_name: str, seed: int, outdir: str, settings: TrainSettings) -> dict[str, Any]:
+    """Fit ``model_name`` with training seed ``seed``; write model.pt, history.csv, scores.csv, metrics.json."""
+    arrays, attrs = read_dataset(dataset)  # one read, split in memory
+    result = fit(arrays, model_name, seed, settings)
+    device = resolve_device(settings.accelerator)
+    test_arrays = select_split(arrays, "test")
+    scores = predict(result.net, test_arrays, device)
     metrics = performance(test_arrays["label"], scores, test_arrays["weight"]) | {
         "model": model_name,
         "seed": seed,
-        "epochs": len(history.rows),
-        "best_epoch": history.best_epoch + 1,
-        "best_val_loss": history.best_loss,
-        "train_seconds": train_seconds,
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+        "best_val_loss": result.best_val_loss,
+        "stop_reason": result.stop_reason,
+        "max_epochs": settings.max_epochs,
+        "train_seconds": result.seconds,
         "device": device.type,
         "threads": settings.threads,
-        "n_train": len(train_arrays["label"]),
+        "n_train": int((arrays["split"] == 0).sum()),
         "n_test": len(scores),
     }
     out = Path(outdir)
     with atomic_path(out / "model.pt") as tmp:
         torch.save(
             {
-                "state_dict": net.cpu().state_dict(),
+                "state_dict": result.net.cpu().state_dict(),
                 "model": model_name,
-                "shapes": shapes,
+                "shapes": model_shapes(test_arrays),
                 "dropout": settings.dropout,
+                "head_dropout": settings.head_dropout,
                 "seed": seed,
                 "xaug_inputs": attrs["xaug_inputs"],
             },
             tmp,
         )
     with atomic_path(out / "history.csv") as tmp:
-        pd.DataFrame(history.rows).to_csv(tmp, index=False, float_format="%.6g")
+        pd.DataFrame(result.history).to_csv(tmp, index=False, float_format="%.6g")
     with atomic_path(out / "scores.csv") as tmp:
         pd.DataFrame({"label": test_arrays["label"], "weight": test_arrays["weight"], "logit": scores}).to_csv(
-            tmp, index=False, float_format="%.6g"
+            tmp,
+            index=False,
+            float_format="%.9g",  # enough digits to recompute the figures (bootstrap)
         )
     write_json(out / "metrics.json", metrics)
     return metrics

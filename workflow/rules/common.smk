@@ -1,4 +1,4 @@
-# Shared helpers: config validation, wildcard constraints and the lists of targets.
+# Shared helpers: config validation, the study's samples and the lists of targets.
 import json
 import sys
 from pathlib import Path
@@ -9,22 +9,25 @@ shell.prefix('export PYTHONPATH="%s${{PYTHONPATH:+:$PYTHONPATH}}"; ' % _SRC)
 sys.path.insert(0, _SRC)
 
 from xaugjets.config import ConfigError, validate_config  # noqa: E402
+from xaugjets.study import REFERENCE_TOY, samples, toy_overlap_samples  # noqa: E402
 
 try:
     validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 except ConfigError as err:
     raise WorkflowError(f"Invalid configuration: {err}") from None
 
-IMAGE_MODELS = {"cnn2d", "cnn2d_xaug"}
-XAUG_MODELS = {"cnn2d_xaug", "cnn1d_xaug", "xaug_dnn"}
+SAMPLES = samples(config)
+TOY_SAMPLES = [name for name, s in SAMPLES.items() if s.kind == "toy"]
+RULES = config["relevance"]["rules"]
 TOY_PROCESSES = ("signal", "background")
 
 
 def shard_files(wildcards):
     """The jet files of one sample: every process and shard."""
-    if wildcards.sample == "toy":
+    if SAMPLES[wildcards.sample].kind == "toy":
         return expand(
-            "results/toy/jets/{process}_{shard}.h5",
+            "results/{sample}/jets/{process}_{shard}.h5",
+            sample=wildcards.sample,
             process=TOY_PROCESSES,
             shard=range(config["toy"]["shards"]),
         )
@@ -35,21 +38,27 @@ def shard_files(wildcards):
     )
 
 
-def seed_runs(wildcards):
-    return expand(
-        "results/{sample}/models/{model}/seed{seed}",
-        sample=wildcards.sample,
-        model=config["models"],
-        seed=config["training"]["seeds"],
-    )
+def seed_dirs(kind):
+    """Per-seed folders of one (sample, model): trained models or explanations."""
+
+    def dirs(wildcards):
+        return expand(
+            "results/{sample}/{kind}/{model}/seed{seed}",
+            sample=wildcards.sample,
+            kind=kind,
+            model=wildcards.model,
+            seed=config["training"]["seeds"],
+        )
+
+    return dirs
 
 
 def relevance_files(wildcards):
     return expand(
-        "results/{sample}/relevance/{model}/{lrp_rule}/seed{seed}.h5",
+        "results/{sample}/relevance/{model}/seed{seed}/{method}.h5",
         sample=wildcards.sample,
         model=wildcards.model,
-        lrp_rule=wildcards.lrp_rule,
+        method=RULES,
         seed=config["training"]["seeds"],
     )
 
@@ -64,7 +73,7 @@ def metrics_files(wildcards):
 
 
 def pythia_args():
-    """Physics flags of the Pythia generation and jet stage (SPEC §3-§5)."""
+    """Physics flags of the Pythia generation and jet stage (docs/physics.md)."""
     p = config["pythia"]
     decays = " ".join(str(d) for d in p["decays"])
     return (
@@ -72,43 +81,52 @@ def pythia_args():
         f"--batch-size {p['batch_size']} --jet-radius {p['jet_radius']} --jet-pt-min {p['jet_pt_min']} "
         f"--sd-zcut {p['sd_zcut']} --sd-beta {p['sd_beta']} --n-particles {p['n_particles']} "
         f"--grid {config['images']['grid']} --half-width {config['images']['half_width']}"
+        + ("" if p["vertex_cap_mm"] is None else f" --vertex-cap-mm {p['vertex_cap_mm']}")
+        + (" --require-z-match" if p["require_z_match"] else "")
     )
 
 
 def dataset_selection(wildcards):
     """Per-sample XAUG windows (JSON) for the dataset stage: pythia adds the m_SD window."""
     windows = dict(config["dataset"]["windows"])
-    if wildcards.sample == "pythia":
+    if SAMPLES[wildcards.sample].kind == "pythia":
         windows["m_sd"] = config["pythia"]["m_sd_window"]
     return json.dumps(windows)
 
 
 def xaug_inputs(wildcards):
-    return " ".join(config[wildcards.sample]["xaug_inputs"])
+    return " ".join(config[SAMPLES[wildcards.sample].kind]["xaug_inputs"])
 
 
 def training_args():
-    """Command-line flags shared by training and LRP jobs (threads, accelerator)."""
+    """Command-line flags shared by training and explanation jobs (threads, accelerator)."""
     t = config["training"]
     return f"--threads {t['threads']} --accelerator {t['accelerator']}"
 
 
+def reference_pair():
+    """The reference-conventions toy, and the default-conventions toy at the same overlap when it runs."""
+    same_overlap = f"toy-overlap{config['toy']['reference']['overlap']}"
+    return [REFERENCE_TOY] + ([same_overlap] if same_overlap in SAMPLES else [])
+
+
 def all_targets():
     targets = []
-    for sample in config["samples"]:
+    for sample in SAMPLES:
         targets += [
             f"results/{sample}/provenance.json",
             f"results/{sample}/tables/performance.csv",
-            f"results/{sample}/tables/performance.md",
             f"results/{sample}/tables/xaug_gain.csv",
             f"results/{sample}/tables/xaug_separation.csv",
             f"results/{sample}/plots/summary",
         ]
-        for model in config["models"]:
-            for lrp in config["relevance"]["rules"]:
-                targets += [
-                    f"results/{sample}/tables/relevance_{model}_{lrp}.csv",
-                    f"results/{sample}/tables/relevance_{model}_{lrp}.md",
-                    f"results/{sample}/plots/relevance/{model}_{lrp}",
-                ]
+        targets += expand(
+            "results/{sample}/tables/relevance_{model}_{method}.csv", sample=sample, model=config["models"], method=RULES
+        )
+    if len(toy_overlap_samples(config)) > 1:
+        targets.append("results/summary/toy_overlap_scan.csv")
+    if REFERENCE_TOY in SAMPLES:
+        targets.append("results/summary/toy_reference_comparison.csv")
+    if "pythia" in SAMPLES:
+        targets.append("results/pythia/tables/z_matching.csv")
     return targets

@@ -11,6 +11,7 @@ rule dataset:
         seed=config["dataset"]["seed"],
         fractions=" ".join(str(config["dataset"]["fractions"][s]) for s in ("train", "val", "test")),
         clip=config["dataset"]["clip_sigma"],
+        encoding=lambda wildcards: SAMPLES[wildcards.sample].xaug_encoding,
         xaug=xaug_inputs,
         windows=dataset_selection,
     log:
@@ -22,7 +23,8 @@ rule dataset:
         mem_mb=8000,
     shell:
         "python -m xaugjets dataset {input} --output {output} --seed {params.seed} "
-        "--fractions {params.fractions} --clip-sigma {params.clip} --xaug-inputs {params.xaug} "
+        "--fractions {params.fractions} --clip-sigma {params.clip} --xaug-encoding {params.encoding} "
+        "--xaug-inputs {params.xaug} "
         "--windows '{params.windows}' > {log} 2>&1"
 
 

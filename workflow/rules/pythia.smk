@@ -1,6 +1,7 @@
 # The Pythia8 sample (SPEC §3-§5): one job per (process, shard) generates events with nextBatch and turns
 # them straight into a jet file (clustering, grooming, substructure, images, particle lists), so full events
-# never have to be stored.
+# never have to be stored.  Signal jet files also hold truth_dr_z, truth_dr_q1, truth_dr_q2 (ΔR of the jet to the
+# nearest hadronic Z and its quarks; NaN for QCD), read by workflow/rules/truth.smk.
 
 
 rule pythia_jets:

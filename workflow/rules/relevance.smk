@@ -1,29 +1,37 @@
-# LRP: one job per (sample, model, rule, seed), then one table per (sample, model, rule) over seeds.
+# Explanations: one job per (sample, model, seed) runs every LRP rule on the test jets; one job per
+# (sample, model) turns them into a table per rule (errors over seeds and test jets) and its plots.
 
 
-rule lrp:
+rule explain:
     input:
         dataset="results/{sample}/dataset.h5",
         model="results/{sample}/models/{model}/seed{seed}/model.pt",
     output:
-        "results/{sample}/relevance/{model}/{lrp_rule}/seed{seed}.h5",
+        expand("results/{{sample}}/relevance/{{model}}/seed{{seed}}/{method}.h5", method=RULES),
     params:
+        outdir=subpath(output[0], parent=True),
+        rules=" ".join(RULES),
         epsilon=config["relevance"]["epsilon"],
+        gamma=config["relevance"]["gamma"],
+        explained=lambda wildcards: SAMPLES[wildcards.sample].explained_output,
         events=config["relevance"]["max_events"],
         batch=config["relevance"]["batch_size"],
         runtime=training_args(),
     threads: config["training"]["threads"]
     log:
-        "results/{sample}/logs/lrp/{model}_{lrp_rule}_seed{seed}.log",
+        "results/{sample}/logs/explain/{model}_seed{seed}.log",
+    benchmark:
+        "results/{sample}/benchmarks/explain/{model}_seed{seed}.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     resources:
         runtime=60,
         mem_mb=4000,
     shell:
-        "python -m xaugjets relevance --dataset {input.dataset} --model-file {input.model} "
-        "--rule {wildcards.lrp_rule} --epsilon {params.epsilon} --max-events {params.events} "
-        "--batch-size {params.batch} {params.runtime} --output {output} > {log} 2>&1"
+        "python -m xaugjets explain --dataset {input.dataset} --model-file {input.model} "
+        "--rules {params.rules} --epsilon {params.epsilon} --gamma {params.gamma} "
+        "--explained-output {params.explained} --max-events {params.events} --batch-size {params.batch} "
+        "{params.runtime} --outdir {params.outdir} > {log} 2>&1"
 
 
 rule relevance_summary:
@@ -31,29 +39,42 @@ rule relevance_summary:
         relevance=relevance_files,
         dataset="results/{sample}/dataset.h5",
     output:
-        csv=report(
-            "results/{sample}/tables/relevance_{model}_{lrp_rule}.csv",
-            caption="../report/relevance_table.rst",
-            category="{sample}",
-            subcategory="Relevance tables",
-            labels={"model": "{model}", "rule": "{lrp_rule}"},
-        ),
-        md="results/{sample}/tables/relevance_{model}_{lrp_rule}.md",
-        plots=report(
-            directory("results/{sample}/plots/relevance/{model}_{lrp_rule}"),
-            patterns=["{name}.png"],
-            caption="../report/relevance_plots.rst",
-            category="{sample}",
-            subcategory="Relevance plots",
-            labels={"model": "{model}", "rule": "{lrp_rule}", "figure": "{name}"},
-        ),
+        csv=[
+            report(
+                f"results/{{sample}}/tables/relevance_{{model}}_{method}.csv",
+                caption="../report/relevance_table.rst",
+                category="{sample}",
+                subcategory="Relevance tables",
+                labels={"model": "{model}", "rule": method},
+            )
+            for method in RULES
+        ],
+        md=expand("results/{{sample}}/tables/relevance_{{model}}_{method}.md", method=RULES),
+        plots=[
+            report(
+                directory(f"results/{{sample}}/plots/relevance/{{model}}_{method}"),
+                patterns=["{name}.png"],
+                caption="../report/relevance_plots.rst",
+                category="{sample}",
+                subcategory="Relevance plots",
+                labels={"model": "{model}", "rule": method, "figure": "{name}"},
+            )
+            for method in RULES
+        ],
     params:
-        title="{sample}: {model}, LRP rule {lrp_rule}",
+        runs=seed_dirs("relevance"),
+        rules=" ".join(RULES),
+        bootstrap=config["relevance"]["bootstrap"],
+        tables=lambda wildcards, output: Path(output.csv[0]).parent,
+        plots=lambda wildcards, output: Path(output.plots[0]).parent,
     log:
-        "results/{sample}/logs/relevance_summary/{model}_{lrp_rule}.log",
+        "results/{sample}/logs/relevance_summary/{model}.log",
+    benchmark:
+        "results/{sample}/benchmarks/relevance_summary/{model}.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     shell:
-        "python -m xaugjets relevance-summary {input.relevance} --dataset {input.dataset} "
-        "--csv {output.csv} --markdown {output.md} --plots {output.plots} --title '{params.title}' "
+        "python -m xaugjets relevance-summary {params.runs} --rules {params.rules} --dataset {input.dataset} "
+        "--sample {wildcards.sample} --model {wildcards.model} --bootstrap {params.bootstrap} "
+        "--tables {params.tables} --plots {params.plots} "
         "> {log} 2>&1"

@@ -23,12 +23,14 @@ rule performance_table:
         gain_md="results/{sample}/tables/xaug_gain.md",
     params:
         models=" ".join(config["models"]),
+        bootstrap=config["relevance"]["bootstrap"],
     log:
         "results/{sample}/logs/performance_table.log",
     conda:
         "../../envs/xaugjets.yaml"
     shell:
-        "python -m xaugjets performance {input} --models {params.models} --csv {output.csv} "
+        "python -m xaugjets performance {input} --models {params.models} --bootstrap {params.bootstrap} "
+        "--csv {output.csv} "
         "--markdown {output.md} --gain-csv {output.gain_csv} --gain-markdown {output.gain_md} "
         "> {log} 2>&1"
 

@@ -1,18 +1,20 @@
-# The toy sample (SPEC §2): one seeded job per class and shard, written straight as jet files.
+# The toy sample (docs/physics.md, "Toy sample"): one seeded job per (toy study, class, shard), written
+# straight as jet files.  Each toy study has its own overlap level.
 
 
 rule toy_jets:
     output:
-        "results/toy/jets/{process}_{shard}.h5",
+        "results/{sample}/jets/{process}_{shard}.h5",
     params:
         jets=config["toy"]["jets_per_shard"],
         grid=config["images"]["grid"],
-        overlap=config["toy"]["overlap"],
+        overlap=lambda wildcards: SAMPLES[wildcards.sample].overlap,
         seed=config["toy"]["seed"],
     wildcard_constraints:
+        sample="|".join(TOY_SAMPLES) or "no-toy",
         process="signal|background",
     log:
-        "results/toy/logs/toy_jets/{process}_{shard}.log",
+        "results/{sample}/logs/toy_jets/{process}_{shard}.log",
     conda:
         "../../envs/xaugjets.yaml"
     resources:

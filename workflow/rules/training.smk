@@ -13,9 +13,11 @@ rule train:
         outdir=subpath(output.model, parent=True),
         epochs=config["training"]["max_epochs"],
         patience=config["training"]["patience"],
+        min_delta=config["training"]["min_delta"],
         batch=config["training"]["batch_size"],
         lr=config["training"]["learning_rate"],
         dropout=config["training"]["dropout"],
+        head_dropout=config["training"]["head_dropout"],
         runtime=training_args(),
     threads: config["training"]["threads"]
     log:
@@ -28,5 +30,6 @@ rule train:
     shell:
         "python -m xaugjets train --dataset {input} --model {wildcards.model} --seed {wildcards.seed} "
         "--outdir {params.outdir} --max-epochs {params.epochs} --patience {params.patience} "
-        "--batch-size {params.batch} --learning-rate {params.lr} --dropout {params.dropout} "
+        "--min-delta {params.min_delta} --batch-size {params.batch} --learning-rate {params.lr} "
+        "--dropout {params.dropout} --head-dropout {params.head_dropout} "
         "{params.runtime} > {log} 2>&1"

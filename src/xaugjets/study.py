@@ -1,0 +1,54 @@
+"""The samples of a study: names, kinds and the conventions each one is explained with.
+
+A *sample kind* (``toy``, ``pythia``) makes jets; a *sample* is one study of a kind with its own folder
+``results/{sample}/``.  The toy kind gives one sample per overlap level (``toy-overlap{N}``) and, when
+enabled, ``toy-reference`` with the reference study's conventions.  Everything downstream of the jet
+files only sees the sample name and its :class:`Sample` settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+REFERENCE_TOY = "toy-reference"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sample of the study and the conventions it is trained and explained with."""
+
+    name: str
+    kind: str
+    xaug_encoding: str
+    explained_output: str
+    overlap: int | None = None
+
+
+def samples(config: dict[str, Any]) -> dict[str, Sample]:
+    """Every sample of a validated config, by name, in config order."""
+    encoding = config["dataset"]["xaug_encoding"]
+    output = config["relevance"]["explained_output"]
+    out: dict[str, Sample] = {}
+    for kind in config["samples"]:
+        if kind == "toy":
+            for level in config["toy"]["overlaps"]:
+                name = f"toy-overlap{level}"
+                out[name] = Sample(name, "toy", encoding, output, level)
+            reference = config["toy"]["reference"]
+            if reference["enabled"]:
+                out[REFERENCE_TOY] = Sample(
+                    REFERENCE_TOY,
+                    "toy",
+                    reference["xaug_encoding"],
+                    reference["explained_output"],
+                    reference["overlap"],
+                )
+        else:
+            out[kind] = Sample(kind, kind, encoding, output)
+    return out
+
+
+def toy_overlap_samples(config: dict[str, Any]) -> list[str]:
+    """The overlap scan's samples, in overlap order."""
+    return [s.name for s in samples(config).values() if s.kind == "toy" and s.name != REFERENCE_TOY]

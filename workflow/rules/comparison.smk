@@ -1,0 +1,54 @@
+# Tables across samples: how relevance and performance change with the toy's overlap, and the toy with the
+# reference study's conventions side by side with the reference's published values and our defaults.
+
+
+rule toy_overlap_scan:
+    input:
+        performance=expand("results/{sample}/tables/performance.csv", sample=toy_overlap_samples(config)),
+        relevance=expand(
+            "results/{sample}/tables/relevance_{model}_{method}.csv",
+            sample=toy_overlap_samples(config),
+            model=config["models"],
+            method=RULES,
+        ),
+    output:
+        csv=report(
+            "results/summary/toy_overlap_scan.csv",
+            caption="../report/toy_overlap_scan.rst",
+            category="summary",
+            subcategory="Toy",
+            labels={"table": "overlap scan"},
+        ),
+        md="results/summary/toy_overlap_scan.md",
+    log:
+        "results/summary/logs/toy_overlap_scan.log",
+    conda:
+        "../../envs/xaugjets.yaml"
+    shell:
+        "python -m xaugjets overlap-scan --performance {input.performance} --relevance {input.relevance} "
+        "--csv {output.csv} --markdown {output.md} > {log} 2>&1"
+
+
+rule toy_reference_comparison:
+    input:
+        expand(
+            "results/{sample}/tables/relevance_{model}_{method}.csv",
+            sample=reference_pair(),
+            model=config["models"],
+            method=RULES,
+        ),
+    output:
+        csv=report(
+            "results/summary/toy_reference_comparison.csv",
+            caption="../report/toy_reference_comparison.rst",
+            category="summary",
+            subcategory="Toy",
+            labels={"table": "reference comparison"},
+        ),
+        md="results/summary/toy_reference_comparison.md",
+    log:
+        "results/summary/logs/toy_reference_comparison.log",
+    conda:
+        "../../envs/xaugjets.yaml"
+    shell:
+        "python -m xaugjets reference-comparison {input} --csv {output.csv} --markdown {output.md} > {log} 2>&1"
