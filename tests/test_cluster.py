@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 from slurm_cluster import LocalSlurm, SlurmUnavailable
-from workflow_helpers import REPO, SUBSET_ARGS, SUBSET_JOBS, assert_same_tables, job_counts, snakemake
+from workflow_helpers import REPO, SUBSET_ARGS, SUBSET_JOBS, SUBSET_SAMPLE, assert_same_tables, job_counts, snakemake
 
 # Resources of the SLURM profile sized for a real cluster, shrunk to the 2-core test node without GPUs.
 SMALL_NODE = [
@@ -26,9 +26,9 @@ SMALL_NODE = [
     "train:mem_mb=1500",
     "train:gpu=0",
     "train:cpus_per_task=1",
-    "lrp:mem_mb=1500",
-    "lrp:gpu=0",
-    "lrp:cpus_per_task=1",
+    "explain:mem_mb=1500",
+    "explain:gpu=0",
+    "explain:cpus_per_task=1",
     "summary_plots:mem_mb=1500",
 ]
 
@@ -65,7 +65,7 @@ def test_study_through_real_slurm(study, tmp_path):
     output = proc.stdout + proc.stderr
     job_ids = set(re.findall(r"SLURM jobid (\d+)", output))
     assert len(job_ids) >= 5, output[-3000:]  # arrays count once; every rule went through sbatch
-    assert_same_tables(study / "results" / "toy", tmp_path / "run" / "results" / "toy")
+    assert_same_tables(study / "results" / SUBSET_SAMPLE, tmp_path / "run" / "results" / SUBSET_SAMPLE)
     daemons = subprocess.run(["pgrep", "-f", str(tmp_path / "cluster")], capture_output=True, text=True)
     assert daemons.stdout.strip() == "", "a SLURM daemon started by the test is still running"
 
@@ -94,16 +94,16 @@ def test_kill_and_resume(study, tmp_path):
     first = subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    results = tmp_path / "results" / "toy"
-    lrp_logs = results / "logs" / "lrp"
+    results = tmp_path / "results" / SUBSET_SAMPLE
+    lrp_logs = results / "logs" / "explain"
     deadline = time.time() + 600
-    # Kill once an LRP job has started: snakemake schedules it only after recording its training as done.
+    # Kill once an explanation job has started: snakemake schedules it only after recording its training.
     while _count("*.log", lrp_logs) < 1 and time.time() < deadline and first.poll() is None:
         time.sleep(0.2)
     assert first.poll() is None, "the run finished before it could be interrupted"
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
-    recorded_done = {log.stem.replace("_presetA_", "/") for log in lrp_logs.glob("*.log")}  # model/seedN
+    recorded_done = {log.stem for log in lrp_logs.glob("*.log")}  # model_seedN
     # Any checkpoint under its final name is complete (written by rename after training).
     for checkpoint in results.glob("models/*/seed*/model.pt"):
         payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
@@ -117,4 +117,4 @@ def test_kill_and_resume(study, tmp_path):
     assert rerun["total"] < SUBSET_JOBS
     assert rerun.get("train", 0) <= 4 - len(recorded_done)
     assert "toy_jets" not in rerun
-    assert_same_tables(study / "results" / "toy", tmp_path / "results" / "toy")
+    assert_same_tables(study / "results" / SUBSET_SAMPLE, tmp_path / "results" / SUBSET_SAMPLE)

@@ -156,6 +156,25 @@ def test_beta3_in_the_jet_stage_uses_the_reference_formulas():
     np.testing.assert_allclose(xaug(batch, "beta3_sd"), expected_sd, rtol=1e-5)
 
 
+def test_jet_stage_outputs_equal_on_compiled_and_binding_routes(monkeypatch):
+    """Everything describe() derives (beta3, capped displacement, particle list) is the same on both routes."""
+    particles = random_jets(40, seed=3)
+    rng = np.random.default_rng(3)
+    n = len(particles["px"])
+    vertices = {name: rng.choice([0.0, 1.0], n) * rng.normal(0, 400.0, n) for name in ("vx", "vy", "vz")}
+    particles = jets.EventParticles(particles.columns | vertices, particles.counts)
+    settings = jets.JetSettings(pt_min=40.0, vertex_cap_mm=300.0)
+    compiled = jets.process(particles, settings)
+    monkeypatch.setattr(native, "load", lambda: None)  # no compiled library: the binding route
+    binding = jets.process(particles, settings)
+    assert compiled.cutflow == binding.cutflow and compiled.cutflow["accepted"] > 20
+    np.testing.assert_allclose(compiled.xaug, binding.xaug, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(compiled.momentum, binding.momentum, rtol=1e-12)
+    in_order = [np.sort(b.particles[b.mask][:, -2:], axis=0) for b in (compiled, binding)]  # log_dxy, log_dz
+    np.testing.assert_allclose(*in_order, rtol=1e-6)
+    assert xaug(compiled, "log_vtx_xy").max() == pytest.approx(np.log(300.0 + jets.VERTEX_FLOOR_MM), rel=1e-6)
+
+
 def test_reject_counts_every_removed_jet():
     good = prong(300, 0.0, 0.0) + prong(100, 0.0, 0.4)
     soft = prong(50, 0.0, 0.0) + prong(30, 0.0, 0.3)

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from workflow_helpers import REPO, SUBSET_ARGS, assert_same_tables, job_counts, snakemake
+from workflow_helpers import REPO, SUBSET_ARGS, SUBSET_SAMPLE, assert_same_tables, job_counts, snakemake
 
 from xaugjets.models import MODELS
 
@@ -23,18 +23,19 @@ def test_lint():
 def test_dry_run_default_study(tmp_path, profile):
     proc = snakemake("-n", "--cores", "2", "--configfile", DEFAULT, *profile, workdir=tmp_path)
     counts = job_counts(proc.stdout + proc.stderr)
-    samples, models, rules, seeds = 2, 5, 4, 3
+    samples, models, seeds = 5, 5, 3  # toy-overlap0/1/2, toy-reference, pythia
     assert counts["train"] == samples * models * seeds
-    assert counts["lrp"] == samples * models * rules * seeds
-    assert counts["relevance_summary"] == samples * models * rules
-    assert counts["toy_jets"] == 2 * 2
+    assert counts["explain"] == samples * models * seeds  # every rule in one job
+    assert counts["relevance_summary"] == samples * models
+    assert counts["toy_jets"] == 4 * 2 * 2
     assert counts["pythia_jets"] == 2 * 8
     assert counts["dataset"] == samples
+    assert counts["toy_overlap_scan"] == counts["toy_reference_comparison"] == counts["z_matching_table"] == 1
 
 
 @pytest.fixture(scope="module")
 def toy(study):
-    return study / "results" / "toy"
+    return study / "results" / SUBSET_SAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +48,18 @@ def test_toy_performance_tables(toy):
     perf = pd.read_csv(toy / "tables" / "performance.csv").set_index("model")
     assert list(perf.index) == list(MODELS)
     assert (perf["n_seeds"] == 2).all()
-    # The XAUG variables z and θ separate the toy classes almost perfectly.
-    assert perf.loc["xaug_dnn", "auc_mean"] > 0.99
-    assert perf.loc["cnn1d_xaug", "auc_mean"] > 0.99
-    assert (perf["auc_mean"] > 0.8).all()
+    # The XAUG variables z and θ separate the toy classes almost perfectly (overlap 0).
+    assert perf.loc["xaug_dnn", "auc"] > 0.98
+    assert perf.loc["cnn1d_xaug", "auc"] > 0.98
+    assert (perf["auc"] > 0.8).all()
+    # Every figure has its seed, test-set and combined error; 3 epochs with patience 2 reach max_epochs.
+    assert (perf["auc_err"] >= perf[["auc_seed", "auc_stat"]].max(axis=1)).all()
+    assert (perf["auc_stat"] > 0).any()
+    assert (perf["n_hit_max_epochs"] >= 0).all() and (perf["best_epoch_mean"] <= 3).all()
     gain = pd.read_csv(toy / "tables" / "xaug_gain.csv").set_index("model")
     assert set(gain.index) == {"cnn2d_xaug", "cnn1d_xaug"}
     assert (gain["n_seeds"] == 2).all()
+    assert "(seed " in (toy / "tables" / "performance.md").read_text()
 
 
 @pytest.mark.slow
@@ -77,9 +83,12 @@ def test_toy_relevance_tables(toy, model):
         table = pd.read_csv(toy / "tables" / f"relevance_{model}_{rule}.csv").set_index("feature")
         assert set(table.index) == expected[model]
         assert (table["n_seeds"] == 2).all()
-        assert (table["mean"] >= 0).all() and (table["mean"] <= table["mean"].max()).all()
+        assert (table["mean"] >= 0).all() and (table["mean_stat"] >= 0).all()
         assert table["mean"].max() >= 1.0 - 1e-6 or len(table) > 1  # the largest |R| per event is 1
         assert (toy / "plots" / "relevance" / f"{model}_{rule}" / "relevance_bars.png").stat().st_size > 5000
+        md = (toy / "tables" / f"relevance_{model}_{rule}.md").read_text()
+        for what in ("explained_output", "rule_description", "xaug_encoding", "normalization", "conservation_median"):
+            assert f"**{what}**" in md, what
     if model == "xaug_dnn":
         table = pd.read_csv(toy / "tables" / "relevance_xaug_dnn_presetA.csv").set_index("feature")
         informative = max(table.loc["theta", "mean"], table.loc["z", "mean"])
@@ -88,8 +97,8 @@ def test_toy_relevance_tables(toy, model):
 
 @pytest.mark.slow
 def test_lrp_logs_conservation_and_plots(toy):
-    log = (toy / "logs" / "lrp" / "cnn2d_epsilon_seed1.log").read_text()
-    assert "relative deviation of Σ relevance from the logit" in log
+    log = (toy / "logs" / "explain" / "cnn2d_seed1.log").read_text()
+    assert "|ΣR − explained output| / |explained output|" in log
     assert (toy / "plots" / "relevance" / "cnn2d_xaug_presetA" / "image_relevance.pdf").exists()
     assert (toy / "plots" / "relevance" / "xaug_dnn_epsilon" / "xaug_profiles.png").exists()
     assert (toy / "plots" / "relevance" / "cnn1d_xaug_epsilon" / "xaug_scatter.png").exists()
@@ -130,7 +139,7 @@ def test_pythia_sample_through_the_same_rules(pythia):
 def test_same_tables_with_fewer_cores(toy, tmp_path):
     """A second run with --cores 1 (a slice of the study) reproduces the first run's numbers exactly."""
     snakemake("--cores", "1", *SUBSET_ARGS, workdir=tmp_path)
-    assert_same_tables(toy, tmp_path / "results" / "toy")
+    assert_same_tables(toy, tmp_path / "results" / SUBSET_SAMPLE)
 
 
 def test_paper_config_dry_run_with_slurm_profile(tmp_path):
@@ -143,8 +152,10 @@ def test_paper_config_dry_run_with_slurm_profile(tmp_path):
         workdir=tmp_path,
     )
     counts = job_counts(proc.stdout + proc.stderr)
+    samples = 5  # toy-overlap0/1/2, toy-reference, pythia
     assert counts["pythia_jets"] == 2 * 1000
-    assert counts["toy_jets"] == 2 * 100
-    assert counts["train"] == 2 * 5 * 10
-    assert counts["lrp"] == 2 * 5 * 4 * 10
-    assert counts["total"] == 2751
+    assert counts["toy_jets"] == 4 * 2 * 25
+    assert counts["train"] == samples * 5 * 10
+    assert counts["explain"] == samples * 5 * 10
+    assert counts["relevance_summary"] == samples * 5
+    assert counts["total"] == 2000 + 200 + 250 + 250 + 25 + 5 * 5 + 4

@@ -47,28 +47,26 @@ def save(fig: plt.Figure, base: str | Path) -> list[Path]:
     return written
 
 
-def relevance_bars(table: pd.DataFrame, title: str, base: str | Path) -> None:
-    """Mean normalized relevance per feature with the seed spread as error bars, per class and overall."""
-    long = pd.concat(
-        [
-            pd.DataFrame(
-                {"feature": table["feature"], "value": table[f"mean{s}"], "err": table[f"std{s}"], "class": label}
-            )
-            for s, label in (("", "all"), ("_sig", "signal"), ("_bkg", "background"))
-        ]
-    )
-    features = list(table["feature"])
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(features) + 2), 3.6))
-    width = 0.27
-    x = np.arange(len(features))
-    for i, (label, color) in enumerate((("all", "0.35"), ("signal", CLASS_COLORS[1]), ("background", CLASS_COLORS[0]))):
-        sub = long[long["class"] == label].set_index("feature").loc[features]
-        ax.bar(x + (i - 1) * width, sub["value"], width, yerr=sub["err"], capsize=2, color=color, label=label)
-    ax.set_xticks(x, features, rotation=45, ha="right")
-    ax.set_ylabel("mean normalized relevance")
-    ax.set_yscale("log" if (table["mean"] > 0).all() and table["mean"].max() > 30 * table["mean"].min() else "linear")
+def relevance_bars(table: pd.DataFrame, title: str, base: str | Path, top: int = 15) -> None:
+    """Horizontal bars of the mean normalized relevance per feature (all jets, signal, background) with the
+    combined error (seed and test-set); beyond the ``top`` most relevant, the rest is folded into one bar."""
+    shown = table.iloc[:top]
+    rest = table.iloc[top:]
+    names = [*shown["feature"], *([f"{len(rest)} others (sum)"] if len(rest) else [])]
+    fig, ax = plt.subplots(figsize=(6.0, 0.32 * len(names) * 1.5 + 1.2))
+    height = 0.27
+    y = np.arange(len(names))
+    for i, (suffix, label, color) in enumerate(
+        (("", "all", "0.35"), ("_sig", "signal", CLASS_COLORS[1]), ("_bkg", "background", CLASS_COLORS[0]))
+    ):
+        values = [*shown[f"mean{suffix}"], *([rest[f"mean{suffix}"].sum()] if len(rest) else [])]
+        errors = [*shown[f"mean{suffix}_err"], *([np.hypot.reduce(rest[f"mean{suffix}_err"])] if len(rest) else [])]
+        ax.barh(y + (i - 1) * height, values, height, xerr=errors, capsize=2, color=color, label=label)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlabel("mean normalized relevance")
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(frameon=False, fontsize="small", loc="lower right")
     save(fig, base)
 
 
@@ -142,21 +140,44 @@ def relevance_profiles(
     base: str | Path,
     bins: int = 10,
 ) -> None:
-    """Mean signed normalized relevance of each given XAUG variable in bins of its (scaled) value, by class."""
-    fig, axes = plt.subplots(1, len(names), figsize=(2.8 * len(names), 2.8), sharey=True, squeeze=False)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    centres = 0.5 * (edges[1:] + edges[:-1])
-    for k, (ax, name) in enumerate(zip(axes[0], names, strict=True)):
+    """Mean signed normalized relevance of each XAUG variable in bins of its input value, by class, with the
+    standard error of each bin's mean (over jets and seeds); the variable's distribution underneath.
+
+    Bins span the 1st to 99th percentile of the input as the network sees it (scaled or raw), so the plot
+    works for every encoding; the input value 0 is LRP's reference point.
+    """
+    fig, axes = plt.subplots(
+        2, len(names), figsize=(2.8 * len(names), 4.2), sharex="col", squeeze=False, height_ratios=(2.2, 1)
+    )
+    for k, name in enumerate(names):
+        ax, hist_ax = axes[0, k], axes[1, k]
+        low, high = np.percentile(values[:, k], [1, 99])
+        edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+        centres = 0.5 * (edges[1:] + edges[:-1])
         for label in (1, 0):
             sel = labels == label
             idx = np.clip(np.digitize(values[sel, k], edges) - 1, 0, bins - 1)
-            total = np.bincount(idx, weights=relevance[sel, k], minlength=bins)
             count = np.bincount(idx, minlength=bins)
+            total = np.bincount(idx, weights=relevance[sel, k], minlength=bins)
+            squares = np.bincount(idx, weights=relevance[sel, k] ** 2, minlength=bins)
             mean = np.divide(total, count, out=np.full(bins, np.nan), where=count > 0)
-            ax.plot(centres, mean, marker="o", ms=3, color=CLASS_COLORS[label], label=CLASS_NAMES[label])
+            variance = np.divide(squares, count, out=np.full(bins, np.nan), where=count > 0) - mean**2
+            error = np.sqrt(np.maximum(variance, 0) / np.maximum(count - 1, 1))
+            ax.errorbar(
+                centres,
+                mean,
+                yerr=error,
+                marker="o",
+                ms=3,
+                capsize=2,
+                color=CLASS_COLORS[label],
+                label=CLASS_NAMES[label],
+            )
+            hist_ax.stairs(count / max(count.sum(), 1), edges, color=CLASS_COLORS[label])
         ax.axhline(0, color="0.6", lw=0.8)
-        ax.set_xlabel(f"{name} (scaled)")
+        hist_ax.set_xlabel(f"{name} (network input)")
     axes[0, 0].set_ylabel("mean signed norm. relevance")
+    axes[1, 0].set_ylabel("fraction of jets")
     axes[0, 0].legend(frameon=False, fontsize="small")
     fig.suptitle(title)
     save(fig, base)

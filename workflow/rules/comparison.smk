@@ -22,6 +22,8 @@ rule toy_overlap_scan:
         md="results/summary/toy_overlap_scan.md",
     log:
         "results/summary/logs/toy_overlap_scan.log",
+    benchmark:
+        "results/summary/benchmarks/toy_overlap_scan.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     shell:
@@ -48,6 +50,8 @@ rule toy_reference_comparison:
         md="results/summary/toy_reference_comparison.md",
     log:
         "results/summary/logs/toy_reference_comparison.log",
+    benchmark:
+        "results/summary/benchmarks/toy_reference_comparison.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     shell:

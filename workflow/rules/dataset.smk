@@ -16,6 +16,8 @@ rule dataset:
         windows=dataset_selection,
     log:
         "results/{sample}/logs/dataset.log",
+    benchmark:
+        "results/{sample}/benchmarks/dataset.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     resources:
@@ -41,6 +43,8 @@ rule provenance:
         config=json.dumps(config, sort_keys=True),
     log:
         "results/{sample}/logs/provenance.log",
+    benchmark:
+        "results/{sample}/benchmarks/provenance.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     shell:

@@ -15,6 +15,8 @@ rule pythia_jets:
         process="zz|qcd",
     log:
         "results/pythia/logs/pythia_jets/{process}_{shard}.log",
+    benchmark:
+        "results/pythia/benchmarks/pythia_jets/{process}_{shard}.tsv"
     conda:
         "../../envs/pythia.yaml"
     resources:

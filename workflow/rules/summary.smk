@@ -26,6 +26,8 @@ rule performance_table:
         bootstrap=config["relevance"]["bootstrap"],
     log:
         "results/{sample}/logs/performance_table.log",
+    benchmark:
+        "results/{sample}/benchmarks/performance_table.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     shell:
@@ -52,6 +54,8 @@ rule summary_plots:
         runs=lambda wildcards, input: " ".join(str(Path(m).parent) for m in input.metrics),
     log:
         "results/{sample}/logs/summary_plots.log",
+    benchmark:
+        "results/{sample}/benchmarks/summary_plots.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     shell:
@@ -73,6 +77,8 @@ rule expert_separation:
         md="results/{sample}/tables/xaug_separation.md",
     log:
         "results/{sample}/logs/expert_separation.log",
+    benchmark:
+        "results/{sample}/benchmarks/expert_separation.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     shell:

@@ -15,6 +15,8 @@ rule toy_jets:
         process="signal|background",
     log:
         "results/{sample}/logs/toy_jets/{process}_{shard}.log",
+    benchmark:
+        "results/{sample}/benchmarks/toy_jets/{process}_{shard}.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     resources:

@@ -22,6 +22,8 @@ rule train:
     threads: config["training"]["threads"]
     log:
         "results/{sample}/logs/train/{model}_seed{seed}.log",
+    benchmark:
+        "results/{sample}/benchmarks/train/{model}_seed{seed}.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     resources:

@@ -18,6 +18,8 @@ rule z_matching_table:
         window=" ".join(str(v) for v in config["pythia"]["m_sd_window"]),
     log:
         "results/pythia/logs/z_matching_table.log",
+    benchmark:
+        "results/pythia/benchmarks/z_matching_table.tsv"
     conda:
         "../../envs/xaugjets.yaml"
     shell:

@@ -1,0 +1,156 @@
+"""Copy the results of a finished `make run` into README.md (between the results markers).
+
+The README's numbers are never typed by hand: this script reads the tables under ``results/`` and rewrites
+the block between ``<!-- results:begin -->`` and ``<!-- results:end -->``.  ``--check`` exits 1 when the
+README differs from what the current results give (run it after `make run` at the final commit).
+
+    python scripts/readme_results.py [--results results] [--readme README.md] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from xaugjets.aggregation import to_markdown
+
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+HEADLINE_RULE = "presetA"
+
+
+def _table(path: Path, columns: list[str] | None = None, digits: int = 3) -> str:
+    table = pd.read_csv(path)
+    if columns is not None:
+        keep = [c for c in table.columns if any(c == k or c.startswith(f"{k}_") for k in columns)]
+        table = table[keep]
+    return to_markdown(table, digits=digits)
+
+
+def _value(row: pd.Series, name: str, digits: int = 3) -> str:
+    return f"{row[name]:.{digits}g} ± {row[f'{name}_err']:.2g}"
+
+
+def top_relevance(results: Path, sample: str, models: list[str], n: int = 5) -> str:
+    """Top-n features per model for the headline rule, each with its combined error."""
+    lines = []
+    for model in models:
+        path = results / sample / "tables" / f"relevance_{model}_{HEADLINE_RULE}.csv"
+        if not path.exists():
+            continue
+        table = pd.read_csv(path).head(n)
+        cells = ", ".join(f"{r['feature']} {_value(r, 'mean')}" for _, r in table.iterrows())
+        lines.append(f"- `{model}`: {cells}")
+    return "\n".join(lines)
+
+
+def run_summary(results: Path) -> str:
+    """Job-seconds per stage from the benchmark files, and the wall time of the last snakemake run."""
+    rows = []
+    for path in results.glob("*/benchmarks/**/*.tsv"):
+        stage = path.parent.name if path.parent.name != "benchmarks" else path.stem
+        bench = pd.read_csv(path, sep="\t")
+        rows.append(
+            {"stage": stage, "seconds": float(bench["s"].iloc[0]), "max_rss_mb": float(bench["max_rss"].iloc[0])}
+        )
+    if not rows:
+        return "(no benchmark records found)"
+    frame = pd.DataFrame(rows)
+    stages = frame.groupby("stage").agg(
+        jobs=("seconds", "size"),
+        job_seconds=("seconds", "sum"),
+        mean_s=("seconds", "mean"),
+        max_rss_mb=("max_rss_mb", "max"),
+    )
+    stages["share"] = stages["job_seconds"] / stages["job_seconds"].sum()
+    stages = stages.sort_values("job_seconds", ascending=False).reset_index()
+    total = f"{len(frame)} jobs, {frame['seconds'].sum():.0f} job-seconds"
+    return f"{total}.\n\n" + stages.to_markdown(index=False, floatfmt=".3g") + "\n"
+
+
+def render(results: Path) -> str:
+    parts = [BEGIN, ""]
+    # The last commit that changed anything but the README: the code that produced these numbers.
+    commit = subprocess.run(
+        ["git", "log", "-1", "--format=%h", "--", ".", ":!README.md"], capture_output=True, text=True
+    ).stdout.strip()
+    provenance = next(results.glob("*/provenance.json"), None)
+    config = json.loads(provenance.read_text())["config"] if provenance else {}
+    parts.append(
+        f"Copied by `python scripts/readme_results.py` from `results/` of `make run` at commit `{commit}` "
+        f"(config hash `{json.loads(provenance.read_text())['config_hash'] if provenance else '?'}`). "
+        "Each value is the mean over training seeds ± the combined error; the Markdown tables in "
+        "`results/` also give the seed spread and the bootstrap (test-set) error separately."
+    )
+    models = config.get("models", [])
+    scan = results / "summary" / "toy_overlap_scan.csv"
+    if scan.exists():
+        frame = pd.read_csv(scan)
+        auc = frame[frame["quantity"] == "auc"].pivot(index="model", columns="sample", values="value")
+        err = frame[frame["quantity"] == "auc"].pivot(index="model", columns="sample", values="err")
+        cells = auc.map(lambda v: f"{v:.4f}").astype(str) + " ± " + err.map(lambda v: f"{v:.2g}")
+        parts += ["", "### Toy: AUC against overlap", "", cells.reset_index().to_markdown(index=False)]
+        rel = frame[(frame["model"] == "xaug_dnn") & (frame["rule"] == HEADLINE_RULE)]
+        rel = rel[rel["quantity"].str.startswith("relevance:")].copy()
+        rel["feature"] = rel["quantity"].str.removeprefix("relevance:")
+        rel["cell"] = rel["value"].map(lambda v: f"{v:.3f}") + " ± " + rel["err"].map(lambda v: f"{v:.2g}")
+        pivot = rel.pivot(index="feature", columns="sample", values="cell").reset_index()
+        parts += [
+            "",
+            f"`xaug_dnn`, rule `{HEADLINE_RULE}`, mean normalized relevance:",
+            "",
+            pivot.to_markdown(index=False),
+        ]
+    comparison = results / "summary" / "toy_reference_comparison.md"
+    if comparison.exists():
+        body = comparison.read_text().split("\n", 2)[2]
+        parts += ["", "### Toy with the reference study's conventions, side by side", "", body.strip()]
+    pythia = results / "pythia" / "tables"
+    if pythia.exists():
+        parts += ["", "### Pythia8 ZZ (Z → qq̄) vs QCD", ""]
+        cutflow_log = results / "pythia" / "logs" / "dataset.log"
+        if cutflow_log.exists():
+            cutflow = json.loads(cutflow_log.read_text().split("cutflow ", 1)[1])
+            parts.append(
+                f"{cutflow['dataset_jets']} jets after the window and class balancing "
+                f"({cutflow['train_jets']} train / {cutflow['val_jets']} val / {cutflow['test_jets']} test)."
+            )
+        parts += ["", _table(pythia / "performance.csv").strip()]
+        parts += ["", "XAUG efficiency gain (paired by seed and by test-set resample):", ""]
+        parts += [_table(pythia / "xaug_gain.csv").strip()]
+        parts += ["", f"Top-5 mean normalized relevance, rule `{HEADLINE_RULE}`:", ""]
+        parts += [top_relevance(results, "pythia", models)]
+        if (pythia / "z_matching.md").exists():
+            parts += ["", "Signal jets matched to a hadronic Z (generator truth):", ""]
+            parts += [(pythia / "z_matching.md").read_text().split("\n", 2)[2].strip()]
+    parts += ["", "### Where the time goes (from the `benchmark:` records)", "", run_summary(results).strip(), "", END]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default="results", type=Path)
+    parser.add_argument("--readme", default="README.md", type=Path)
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is not up to date")
+    args = parser.parse_args(argv)
+    text = args.readme.read_text()
+    if BEGIN not in text or END not in text:
+        print(f"{args.readme}: markers {BEGIN} / {END} are missing", file=sys.stderr)
+        return 1
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    updated = head + render(args.results) + tail
+    if args.check:
+        same = updated == text
+        print("README results are up to date" if same else "README results differ from results/", file=sys.stderr)
+        return 0 if same else 1
+    args.readme.write_text(updated)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Attribution methods besides LRP (captum), behind one call signature shared with LRP.
+
+Every method is an :class:`AttributionMethod`: ``attribute(net, inputs, explained_output, settings)``
+returns one float32 array per network input, of the input's shape, the way :func:`relevance.explain`
+does for LRP.  ``METHODS`` registers them by name, as zennit registers its attributors, so a workflow rule
+can loop over names; :func:`lrp_method` wraps an LRP rule in the same interface.
+
+Reference point.  Every method explains the output *relative to the all-zero input*, the point LRP's
+relevances are measured from (docs/physics.md, "Encodings of the XAUG inputs"): the integrated-gradients
+path starts at 0, DeepLIFT's reference is 0, and a Shapley "absent" feature is set to 0.  Gradient×input
+has no baseline but equals IG for a locally linear function with baseline 0.  The numbers therefore
+depend on the XAUG encoding exactly as LRP's do.
+
+Explained output.  ``"signal"`` explains the signal logit f, ``"predicted"`` explains sign(f)·f with the
+sign fixed per jet at the jet itself.  Every method here is linear in the function it explains (IG and
+gradient×input through the gradient; DeepLIFT's rescale multipliers Δy/Δx do not depend on what flows
+back from above, so negating the output negates every multiplier; Shapley values are averages of
+differences of the output), and sign(f) is a constant per jet, so attributing sign(f)·f equals sign(f)
+times the attribution of f *exactly*.  That is how it is computed, as for LRP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+from captum.attr import DeepLift, InputXGradient, IntegratedGradients, ShapleyValueSampling
+from torch import nn
+
+from . import relevance
+from .models import TaggerNet
+
+Batch = tuple[torch.Tensor, ...]
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    """Knobs of the methods: IG path steps, Shapley permutations (and their seed), jets per batch."""
+
+    ig_steps: int = 32
+    shapley_samples: int = 25
+    batch_size: int = 256
+    shapley_seed: int = 0
+
+    def __post_init__(self) -> None:
+        for key in ("ig_steps", "shapley_samples", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"MethodSettings.{key} must be >= 1, got {getattr(self, key)}")
+
+
+class AttributionMethod(Protocol):
+    """What every entry of ``METHODS`` (and :func:`lrp_method`) provides."""
+
+    description: str
+
+    def attribute(
+        self, net: nn.Module, inputs: tuple[torch.Tensor, ...], explained_output: str, settings: MethodSettings
+    ) -> list[np.ndarray]: ...
+
+
+def _device(net: nn.Module) -> torch.device:
+    return next(net.parameters(), torch.empty(0)).device
+
+
+def _check_output(explained_output: str) -> None:
+    if explained_output not in relevance.EXPLAINED_OUTPUTS:
+        raise ValueError(
+            f"unknown explained output {explained_output!r}; choose from {list(relevance.EXPLAINED_OUTPUTS)}"
+        )
+
+
+def _zeros(batch: Batch) -> Batch:
+    return tuple(torch.zeros_like(t) for t in batch)
+
+
+def _integrated_gradients(net: nn.Module, batch: Batch, settings: MethodSettings) -> Batch:
+    # One path step per forward pass (internal_batch_size = jets), so memory stays that of one plain pass.
+    return IntegratedGradients(net).attribute(
+        batch, baselines=_zeros(batch), n_steps=settings.ig_steps, internal_batch_size=len(batch[0])
+    )
+
+
+def _gradient_x_input(net: nn.Module, batch: Batch, settings: MethodSettings) -> Batch:
+    return InputXGradient(net).attribute(batch)
+
+
+def _deeplift(net: nn.Module, batch: Batch, settings: MethodSettings) -> Batch:
+    return DeepLift(net).attribute(batch, baselines=_zeros(batch))
+
+
+def _xaug_function(net: nn.Module, batch: Batch) -> tuple[Callable[..., torch.Tensor], tuple[torch.Tensor, ...]]:
+    """The network as a function of its XAUG input alone, and the fixed other inputs it takes as extra args.
+
+    For a :class:`TaggerNet` the feature extractor runs once per batch and only the dense head is evaluated
+    per Shapley perturbation (the same function, ~100× cheaper for the CNNs); any other module is called
+    whole with the XAUG tensor put back in last place.
+    """
+    if isinstance(net, TaggerNet):
+        parts: list[torch.Tensor] = []
+        if net.extractor is not None:
+            with torch.no_grad():
+                features = net.extractor(batch[0])
+            parts.append(features.reshape(features.shape[0], -1))
+
+        def head(xaug: torch.Tensor, *fixed: torch.Tensor) -> torch.Tensor:
+            joined = torch.cat([*fixed, xaug], dim=1) if fixed else xaug
+            return net.head(net.head_dropout(joined)).squeeze(-1)
+
+        return head, tuple(parts)
+    return (lambda xaug, *fixed: net(*fixed, xaug)), tuple(batch[:-1])
+
+
+def _shapley(net: nn.Module, batch: Batch, settings: MethodSettings) -> Batch:
+    names = tuple(getattr(net, "inputs", ()))
+    if "xaug" not in names:
+        return _zeros(batch)
+    if names[-1] != "xaug":
+        raise ValueError(f"the XAUG input must come last, got inputs {names}")
+    xaug = batch[-1]
+    func, fixed = _xaug_function(net, batch)
+    # One feature per XAUG column; a whole permutation per forward pass when only the head is evaluated.
+    per_eval = xaug.shape[1] if isinstance(net, TaggerNet) else 1
+    mask = torch.arange(xaug.shape[1], device=xaug.device).unsqueeze(0)
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(settings.shapley_seed)  # captum draws its permutations from the global generator
+        values = ShapleyValueSampling(func).attribute(
+            xaug,
+            baselines=0.0,
+            additional_forward_args=fixed or None,
+            feature_mask=mask,
+            n_samples=settings.shapley_samples,
+            perturbations_per_eval=per_eval,
+        )
+    return (*_zeros(batch[:-1]), values)
+
+
+@dataclass(frozen=True)
+class CaptumMethod:
+    """A captum attribution run batch by batch; ``compute`` maps (net, batch, settings) to one tensor per input."""
+
+    name: str
+    description: str
+    compute: Callable[[nn.Module, Batch, MethodSettings], Batch]
+
+    def attribute(
+        self, net: nn.Module, inputs: tuple[torch.Tensor, ...], explained_output: str, settings: MethodSettings
+    ) -> list[np.ndarray]:
+        """One float32 array per input (same shape) explaining f, or sign(f)·f for ``"predicted"``."""
+        _check_output(explained_output)
+        net = net.eval()
+        device = _device(net)
+        stores: list[list[np.ndarray]] = [[] for _ in inputs]
+        for start in range(0, len(inputs[0]), settings.batch_size):
+            batch = tuple(t[start : start + settings.batch_size].to(device, torch.float32) for t in inputs)
+            result = self.compute(net, batch, settings)
+            if explained_output == "predicted":
+                with torch.no_grad():
+                    sign = torch.where(net(*batch) < 0, -1.0, 1.0)
+                result = tuple(r * sign.reshape((-1,) + (1,) * (r.ndim - 1)) for r in result)
+            for store, r in zip(stores, result, strict=True):
+                store.append(r.detach().cpu().numpy().astype(np.float32))
+        return [np.concatenate(s) for s in stores]
+
+
+@dataclass(frozen=True)
+class LRPMethod:
+    """An LRP rule of :mod:`relevance` behind the shared signature (``batch_size`` from the settings)."""
+
+    rule: str
+    params: relevance.RuleParameters
+
+    @property
+    def description(self) -> str:
+        return f"LRP, {relevance.RULES[self.rule][2]}; reference point: the all-zero input"
+
+    def attribute(
+        self, net: nn.Module, inputs: tuple[torch.Tensor, ...], explained_output: str, settings: MethodSettings
+    ) -> list[np.ndarray]:
+        rel, _ = relevance.explain(
+            net, inputs, self.rule, self.params, explained_output, settings.batch_size, _device(net)
+        )
+        return [r.astype(np.float32) for r in rel]
+
+
+def lrp_method(rule: str, params: relevance.RuleParameters) -> AttributionMethod:
+    """LRP with ``rule`` as an :class:`AttributionMethod`, so tables can treat it like the others."""
+    if rule not in relevance.RULES:
+        raise ValueError(f"unknown LRP rule {rule!r}; choose from {list(relevance.RULES)}")
+    return LRPMethod(rule, params)
+
+
+METHODS: dict[str, AttributionMethod] = {
+    "integrated_gradients": CaptumMethod(
+        "integrated_gradients",
+        "integrated gradients: (x − 0)·mean gradient along the straight path from the all-zero input "
+        "(Gauss-Legendre, ig_steps points); ΣR = f(x) − f(0)",
+        _integrated_gradients,
+    ),
+    "gradient_x_input": CaptumMethod(
+        "gradient_x_input",
+        "gradient × input: x·∂f/∂x at the jet; no baseline (first order around the jet, measured from 0)",
+        _gradient_x_input,
+    ),
+    "deeplift": CaptumMethod(
+        "deeplift",
+        "DeepLIFT (rescale rule, max-pool by its winner) against the all-zero reference; ΣR = f(x) − f(0)",
+        _deeplift,
+    ),
+    "shapley": CaptumMethod(
+        "shapley",
+        "Shapley value sampling over the XAUG values only (shapley_samples seeded permutations), absent "
+        "value = 0, other inputs fixed at the jet's; zero for every other input",
+        _shapley,
+    ),
+}
+method_descriptions: dict[str, str] = {name: method.description for name, method in METHODS.items()}
+
+
+def attribute(
+    method: str,
+    net: nn.Module,
+    inputs: Sequence[torch.Tensor],
+    explained_output: str = "signal",
+    settings: MethodSettings | None = None,
+) -> list[np.ndarray]:
+    """Convenience: ``METHODS[method].attribute(...)`` with a readable error for an unknown name."""
+    if method not in METHODS:
+        raise ValueError(f"unknown attribution method {method!r}; choose from {list(METHODS)}")
+    return METHODS[method].attribute(net, tuple(inputs), explained_output, settings or MethodSettings())
