@@ -24,6 +24,7 @@ import numpy as np
 
 from xaugjets import jets
 from xaugjets.generation import GeneratorSettings, make_pythia, next_batch, visible_particles
+from xaugjets.processes import PROCESSES
 
 
 def time_bare(pythia: Any, n_events: int) -> tuple[float, int]:
@@ -35,7 +36,7 @@ def time_bare(pythia: Any, n_events: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--process", choices=["zz", "qcd"], default="qcd")
+    parser.add_argument("--process", choices=list(PROCESSES), default="qcd")
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=250)
     parser.add_argument("--seed", type=int, default=4242)

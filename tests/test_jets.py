@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import warnings
 
@@ -9,7 +10,8 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from xaugjets import jets, native
+from xaugjets import fastjet_binding, jets, native
+from xaugjets.particles import PARTICLE_FEATURES
 
 SETTINGS = jets.JetSettings(pt_min=100.0)
 
@@ -111,7 +113,7 @@ def test_vertex_cap_clips_distances_in_xaug_and_particle_list():
     assert xaug(capped, "log_vtx_xy")[0] == pytest.approx(np.log(1.5 + floor), rel=1e-6)
     assert xaug(capped, "log_vtx_z")[0] == pytest.approx(np.log(1.5 + floor), rel=1e-6)
     for name, expected in (("log_dxy", [1.5, 1.5]), ("log_dz", [1.5, 1.0])):  # |z| = 1 stays below the cap
-        column = capped.particles[0, : capped.mask[0].sum(), jets.PARTICLE_FEATURES.index(name)]
+        column = capped.particles[0, : capped.mask[0].sum(), PARTICLE_FEATURES.index(name)]
         displaced = np.sort(np.exp(column) - floor)[::-1][:3]
         np.testing.assert_allclose(displaced, [*expected, 0.0], atol=1e-6)
     # Only the displacement variables change.
@@ -156,7 +158,7 @@ def test_beta3_in_the_jet_stage_uses_the_reference_formulas():
     np.testing.assert_allclose(xaug(batch, "beta3_sd"), expected_sd, rtol=1e-5)
 
 
-def test_jet_stage_outputs_equal_on_compiled_and_binding_routes(monkeypatch):
+def test_jet_stage_outputs_equal_on_compiled_and_binding_routes():
     """Everything describe() derives (beta3, capped displacement, particle list) is the same on both routes."""
     particles = random_jets(40, seed=3)
     rng = np.random.default_rng(3)
@@ -164,9 +166,8 @@ def test_jet_stage_outputs_equal_on_compiled_and_binding_routes(monkeypatch):
     vertices = {name: rng.choice([0.0, 1.0], n) * rng.normal(0, 400.0, n) for name in ("vx", "vy", "vz")}
     particles = jets.EventParticles(particles.columns | vertices, particles.counts)
     settings = jets.JetSettings(pt_min=40.0, vertex_cap_mm=300.0)
-    compiled = jets.process(particles, settings)
-    monkeypatch.setattr(native, "load", lambda: None)  # no compiled library: the binding route
-    binding = jets.process(particles, settings)
+    compiled = jets.process(particles, settings)  # the default backend: compiled where it builds
+    binding = jets.process(particles, settings, backend="binding")
     assert compiled.cutflow == binding.cutflow and compiled.cutflow["accepted"] > 20
     np.testing.assert_allclose(compiled.xaug, binding.xaug, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(compiled.momentum, binding.momentum, rtol=1e-12)
@@ -238,7 +239,7 @@ def test_particle_list_padding_and_mask():
     batch = jets.process(events(event), SETTINGS)
     assert batch.mask[0].sum() == 4
     assert np.all(batch.particles[0, 4:] == 0)
-    log_pt = batch.particles[0, :4, jets.PARTICLE_FEATURES.index("log_pt")]
+    log_pt = batch.particles[0, :4, PARTICLE_FEATURES.index("log_pt")]
     np.testing.assert_allclose(np.sort(np.exp(log_pt))[::-1], [150, 150, 50, 50], rtol=1e-5)
 
 
@@ -307,7 +308,7 @@ def test_batch_without_any_jet_gives_empty_arrays():
     }
     assert batch.xaug.shape == (0, len(jets.XAUG_NAMES))
     assert batch.image.shape == (0, SETTINGS.grid, SETTINGS.grid)
-    assert batch.particles.shape == (0, SETTINGS.n_particles, len(jets.PARTICLE_FEATURES))
+    assert batch.particles.shape == (0, SETTINGS.n_particles, len(PARTICLE_FEATURES))
 
 
 def same_particles(first: jets.EventParticles, second: jets.EventParticles) -> None:
@@ -316,6 +317,16 @@ def same_particles(first: jets.EventParticles, second: jets.EventParticles) -> N
     for name in jets.MOMENTUM_FIELDS:
         in_order = [p[name][np.lexsort((p[name], p.event_index))] for p in (first, second)]
         np.testing.assert_allclose(*in_order, rtol=1e-12)
+
+
+def test_fastjet_backends_share_one_interface():
+    """Both backends expose the same functions with the same signatures; fastjet_backend finds each by name."""
+    assert jets.fastjet_backend("compiled") is native and jets.fastjet_backend("binding") is fastjet_binding
+    assert jets.fastjet_backend() in (native, fastjet_binding)
+    for name in ("leading_jets", "substructure"):
+        assert inspect.signature(getattr(native, name)) == inspect.signature(getattr(fastjet_binding, name))
+    with pytest.raises(ValueError, match="unknown FastJet backend"):
+        jets.fastjet_backend("swig")
 
 
 @pytest.mark.skipif(shutil.which("g++") is None, reason="no C++ compiler: the binding path is used")
@@ -328,14 +339,14 @@ def test_compiled_fastjet_equals_binding(tmp_path, monkeypatch):
         assert len(list((tmp_path / "xaugjets").glob("jet_kernels-*.so"))) == 1  # built from scratch here
         settings = jets.JetSettings(pt_min=40.0)
         events = random_jets(120, seed=5)  # one particle cloud per event; some stay below pt_min
-        compiled = jets.leading_jets(events, settings, compiled=True)
-        binding = jets.leading_jets(events, settings, compiled=False)
+        compiled = jets.leading_jets(events, settings, backend="compiled")
+        binding = jets.leading_jets(events, settings, backend="binding")
         np.testing.assert_array_equal(compiled.has_jet, binding.has_jet)
         assert 0 < compiled.has_jet.sum() < len(events)
         same_particles(compiled.constituents, binding.constituents)
 
-        first = jets.substructure(compiled.constituents, settings, compiled=True)
-        second = jets.substructure(compiled.constituents, settings, compiled=False)
+        first = jets.substructure(compiled.constituents, settings, backend="compiled")
+        second = jets.substructure(compiled.constituents, settings, backend="binding")
         np.testing.assert_allclose(first.m_sd, second.m_sd, rtol=1e-12, atol=1e-12)
         np.testing.assert_array_equal(first.groomed, second.groomed)
         assert 0 < first.groomed.sum() < len(first.groomed)  # grooming removed something, not everything

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from xaugjets import io, jets, truth
+from xaugjets.particles import PARTICLE_FEATURES
 
 
 def p4(pt: float, y: float, phi: float, mass: float = 0.0) -> list[float]:
@@ -130,13 +131,13 @@ def write_jet_file(path, m_sd, dr_z, dr_q1, dr_q2, label, radius=0.8):
     xaug[:, jets.XAUG_NAMES.index("m_sd")] = m_sd
     arrays = io.JetArrays(
         image=np.zeros((n, 2, 2), dtype=np.float32),
-        particles=np.zeros((n, 1, len(jets.PARTICLE_FEATURES)), dtype=np.float32),
+        particles=np.zeros((n, 1, len(PARTICLE_FEATURES)), dtype=np.float32),
         mask=np.ones((n, 1), dtype=bool),
         xaug=xaug,
         label=np.asarray(label, dtype=np.int8),
         weight=np.ones(n, dtype=np.float32),
         xaug_names=list(jets.XAUG_NAMES),
-        particle_features=list(jets.PARTICLE_FEATURES),
+        particle_features=list(PARTICLE_FEATURES),
         provenance={"jet_settings": {"radius": radius}},
     )
     extra = {"truth_dr_z": dr_z, "truth_dr_q1": dr_q1, "truth_dr_q2": dr_q2}

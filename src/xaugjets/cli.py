@@ -125,10 +125,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_explain(args: argparse.Namespace) -> None:
-    """Every LRP rule for one trained network, in one process: one file per rule."""
+    """Every LRP rule and the occlusion scan for one trained network, in one process: one file each."""
     from . import io
-    from .datasets import read_dataset
+    from .datasets import read_dataset, select_split
     from .models import load_model
+    from .occlusion import occlusion_logits, training_means
     from .relevance import ExplainSettings, run_relevance
     from .runtime import pin_threads, resolve_device
 
@@ -136,22 +137,42 @@ def cmd_explain(args: argparse.Namespace) -> None:
     device = resolve_device(args.accelerator)
     settings = ExplainSettings.from_config(vars(args), args.explained_output)
     net = load_model(args.model_file)
-    arrays, attrs = read_dataset(args.dataset, "test", settings.max_events)
+    everything, attrs = read_dataset(args.dataset)
+    arrays = select_split(everything, "test", settings.max_events)
+    outdir = Path(args.outdir)
     for rule in settings.rules:
         start = time.perf_counter()
         out, summary = run_relevance(net, arrays, attrs, rule, settings, device)
         summary["seconds"] = time.perf_counter() - start
         summary["device"] = device.type
-        io.write_h5(Path(args.outdir) / f"{rule}.h5", out, {"summary": summary})
+        io.write_h5(outdir / f"{rule}.h5", out, {"summary": summary})
+    start = time.perf_counter()
+    features = attrs["particle_scaling"]["features"]
+    found, masked = occlusion_logits(
+        net.cpu(), arrays, training_means(everything, attrs), attrs["xaug_inputs"], features
+    )
+    io.write_h5(
+        outdir / "occlusion.h5",
+        {"logit": out["logit"], "masked_logits": masked, "label": arrays["label"], "weight": arrays["weight"]},
+        {"variants": [[feature, mask] for feature, mask, _, _ in found]},
+    )
+    _log(f"occlusion: {len(found)} masked variants in {time.perf_counter() - start:.1f} s")
 
 
 def cmd_relevance_summary(args: argparse.Namespace) -> None:
     """Tables over seeds (CSV + Markdown), then their plots, for every rule of one model."""
     from . import plots
-    from .aggregation import relevance_table, write_table
+    from .aggregation import occlusion_table, relevance_table, write_table
     from .datasets import read_dataset
     from .io import read_h5
 
+    occlusion, metadata = occlusion_table([str(Path(run) / "occlusion.h5") for run in args.runs], args.bootstrap)
+    write_table(
+        occlusion, Path(args.tables) / f"occlusion_{args.model}", f"{args.sample}: {args.model}, occlusion", metadata
+    )
+    occlusion, metadata = occlusion_table([str(Path(run) / "occlusion.h5") for run in args.runs], args.bootstrap)
+    title = f"{args.sample}: {args.model}, occlusion"
+    write_table(occlusion, Path(args.tables) / f"occlusion_{args.model}", title, metadata)
     data = None
     for rule in args.rules:
         paths = [str(Path(run) / f"{rule}.h5") for run in args.runs]
@@ -181,9 +202,7 @@ def cmd_relevance_summary(args: argparse.Namespace) -> None:
             labels = np.concatenate([a["label"] for a, _ in files])
             plots.relevance_profiles(values, relevance, labels, top, title, out / "xaug_profiles")
             if len(top) >= 2:
-                plots.relevance_scatter(
-                    values[:, :3], relevance[:, :3], labels, top[:3], title, out / "xaug_scatter"
-                )
+                plots.relevance_scatter(values[:, :3], relevance[:, :3], labels, top[:3], title, out / "xaug_scatter")
 
 
 def cmd_performance(args: argparse.Namespace) -> None:
@@ -291,9 +310,7 @@ def _settings_flags(p: argparse.ArgumentParser, section: str, keys: tuple[str, .
         flag = "--" + key.replace("_", "-")
         if spec.get("type") == "array":
             item = spec["items"]
-            p.add_argument(
-                flag, nargs="+", type=kinds[item["type"]], default=spec["default"], choices=item.get("enum")
-            )
+            p.add_argument(flag, nargs="+", type=kinds[item["type"]], default=spec["default"], choices=item.get("enum"))
         else:
             p.add_argument(
                 flag,
@@ -305,6 +322,8 @@ def _settings_flags(p: argparse.ArgumentParser, section: str, keys: tuple[str, .
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .processes import PROCESSES
+
     parser = argparse.ArgumentParser(prog="xaugjets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -323,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
 
     p = add("pythia", cmd_pythia, "Generate one seeded Pythia8 shard and process it into a jet file.")
-    p.add_argument("--process", choices=["zz", "qcd"], required=True)
+    p.add_argument("--process", choices=list(PROCESSES), required=True)
     p.add_argument("--shard", type=int, required=True)
     p.add_argument("--events", type=int, required=True)
     p.add_argument("--seed", type=int, required=True, help="base seed; the shard seed is derived from it")

@@ -1,10 +1,15 @@
-"""Pythia8 event generation (SPEC §3) in batches, straight into the jet stage.
+"""Pythia8 event generation (docs/physics.md "Pythia8 sample") in batches, straight into the jet stage.
 
 Events come from ``Pythia.nextBatch`` as awkward arrays (no per-particle Python loop).  Each shard has
 its own recorded seed.  Failed events (``nextBatch`` returns None for them) and every jet-level rejection
 are counted in the shard's cutflow.  For the signal, each jet is matched to the hadronic Z bosons of its
 event record (:mod:`xaugjets.truth`); ``JetSettings.require_z_match`` rejects jets that are not fully
 merged (``rejected_not_fully_merged_z``).
+
+The processes of the study (their Pythia settings, class labels and whether they carry Z truth) are
+registered once, in :data:`xaugjets.processes.PROCESSES`; the command line and the workflow's wildcards
+read their names from it.  :mod:`xaugjets.truth` (scipy) is imported where it is used, so that importing this module for
+the registry (the Snakefile does, at parse time) stays cheap.
 """
 
 from __future__ import annotations
@@ -19,11 +24,10 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from . import jets, truth
+from . import jets
 from .io import JetArrays
-
-PROCESS_LABELS = {"zz": 1, "qcd": 0}
-PDG_Z = 23
+from .particles import PARTICLE_FEATURES
+from .processes import PROCESSES
 
 
 def import_pythia() -> ModuleType:
@@ -52,8 +56,8 @@ class GeneratorSettings:
 
     def pythia_lines(self) -> list[str]:
         """The Pythia settings for this process; √s is set explicitly for both samples."""
-        if self.process not in PROCESS_LABELS:
-            raise ValueError(f"unknown process {self.process!r}; choose from {list(PROCESS_LABELS)}")
+        if self.process not in PROCESSES:
+            raise ValueError(f"unknown process {self.process!r}; choose from {list(PROCESSES)}")
         if not 1 <= self.seed <= 900_000_000:
             raise ValueError(f"Pythia seed must be in 1..900000000, got {self.seed}")
         lines = [
@@ -64,15 +68,8 @@ class GeneratorSettings:
             f"Random:seed = {self.seed}",
             f"PhaseSpace:pTHatMin = {self.pthat_min:.3f}",
         ]
-        if self.process == "zz":
-            lines += [
-                "WeakDoubleBoson:ffbar2gmZgmZ = on",
-                "WeakZ0:gmZmode = 2",
-                f"{PDG_Z}:onMode = off",
-                f"{PDG_Z}:onIfAny = {' '.join(str(d) for d in self.decays)}",
-            ]
-        else:
-            lines += ["HardQCD:all = on"]
+        decays = " ".join(str(d) for d in self.decays)
+        lines += [line.format(decays=decays) for line in PROCESSES[self.process].settings]
         if self.bias_power > 0:
             lines += [
                 "PhaseSpace:bias2Selection = on",
@@ -148,7 +145,9 @@ def z_truth(
 ) -> tuple[jets.JetBatch, dict[str, np.ndarray]]:
     """Truth ΔR of each jet to its event's hadronic Z and quarks (NaN for QCD), and the batch after
     ``require_z_match`` (signal jets not fully merged rejected and counted; the count is 0 otherwise)."""
-    if process != "zz":
+    from . import truth
+
+    if not PROCESSES[process].z_truth:
         return batch.reject(np.ones(len(batch.xaug), dtype=bool), REJECTED_UNMERGED), truth.no_truth(len(batch.xaug))
     found = truth.match_jets(batch.momentum, np.flatnonzero(batch.passed), truth.hadronic_z_from_events(events))
     keep = np.ones(len(batch.xaug), dtype=bool)
@@ -168,6 +167,8 @@ def generate_jets_with_truth(
     settings: GeneratorSettings, n_events: int, jet_settings: jets.JetSettings, batch_size: int = 200
 ) -> tuple[JetArrays, dict[str, np.ndarray]]:
     """Generate ``n_events`` events: the accepted leading jets and their truth columns (``truth.TRUTH_KEYS``)."""
+    from . import truth
+
     pythia = make_pythia(settings)
     parts: list[jets.JetBatch] = []
     weights: list[np.ndarray] = []
@@ -194,7 +195,7 @@ def generate_jets_with_truth(
     cutflow = {"generated": n_events, "failed_next": failed}
     for key in parts[0].cutflow:
         cutflow[key] = sum(p.cutflow[key] for p in parts)
-    label = PROCESS_LABELS[settings.process]
+    label = PROCESSES[settings.process].label
     n = cutflow["accepted"]
     jet_arrays = JetArrays(
         image=np.concatenate([p.image for p in parts]),
@@ -204,7 +205,7 @@ def generate_jets_with_truth(
         label=np.full(n, label, dtype=np.int8),
         weight=np.concatenate(weights).astype(np.float32),
         xaug_names=list(jets.XAUG_NAMES),
-        particle_features=list(jets.PARTICLE_FEATURES),
+        particle_features=list(PARTICLE_FEATURES),
         provenance={
             "pythia_settings": settings.pythia_lines(),
             "sigma_gen_mb": info.sigmaGen(),

@@ -1,8 +1,10 @@
 """Jets from particles: anti-kT clustering, mMDT / soft-drop grooming, N-subjettiness, expert variables.
 
 Anti-kT, soft drop, the subjets and the N-subjettiness axes come from FastJet / fastjet-contrib, batch by
-batch: from the small compiled library of :mod:`xaugjets.native` where a C++ compiler is available, else
-through the awkward-array interface of the scikit-hep ``fastjet`` package (same results, slower).
+batch, through one of two backends with the same functions (``leading_jets``, ``substructure``):
+:mod:`xaugjets.native`, a small compiled library, where a C++ compiler is available, else
+:mod:`xaugjets.fastjet_binding`, the awkward-array interface of the scikit-hep ``fastjet`` package (same
+results, slower).  :func:`fastjet_backend` picks one once per process; ``backend=`` forces either.
 Everything else works on flat numpy columns (:class:`EventParticles`): one pass per quantity over all
 particles of a batch, no per-event Python and only a handful of awkward calls, because this stage must
 stay cheap next to Pythia itself (see ``benchmarks/throughput.py``).
@@ -10,7 +12,11 @@ stay cheap next to Pythia itself (see ``benchmarks/throughput.py``).
 Input: :class:`EventParticles` (or an awkward array of events convertible to it), each particle with
 ``px, py, pz, E`` [GeV], ``id`` (PDG), ``charge`` [e], ``vx, vy, vz`` (production vertex) [mm].
 
-Conventions (see docs/physics.md):
+:func:`describe` runs the named steps: substructure (backend), selection and cutflow,
+:func:`ordered_subjets`, :func:`expert_variables` (defined once in :data:`XAUG_VARIABLES`, from which
+:data:`XAUG_NAMES` is read), :func:`jet_image`, and the particle list of :mod:`xaugjets.particles`.
+
+Conventions (see docs/physics.md "Jets and grooming" and "Expert (XAUG) variables"):
 - jets: anti-kT R = 0.8, pT > ``pt_min``, the leading jet of each event;
 - grooming: mMDT = soft drop with β = 0, z_cut = 0.1, R0 = 0.8, on the C/A reclustered jet;
 - subjets: the groomed constituents reclustered with C/A into exactly two exclusive jets, i.e. the two
@@ -24,26 +30,35 @@ Conventions (see docs/physics.md):
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+from types import ModuleType
 
 import awkward as ak
-import fastjet
 import numpy as np
 
-from . import native
+from .images import align_to_subjets, parity_flip, pixelize
+from .particles import (
+    PARTICLE_FEATURES,
+    VERTEX_FLOOR_MM,
+    JetCoordinates,
+    ParticleView,
+    particle_list,
+    type_flags,
+    vertex_distances,
+    wrap,
+)
 
 NEUTRINO_IDS = (12, 14, 16)
-CHARGED_HADRON_IDS = (211, 321, 2212)
-NEUTRAL_HADRON_IDS = (2112, 130)
 NSUB_BETAS = (0.5, 1.0, 2.0)
-VERTEX_FLOOR_MM = 1e-6  # added before the log so prompt particles (vertex at 0) stay finite
 TAU_FLOOR = 1e-12  # each τ in beta3 / beta3_sd is floored here: τ_N = 0 (≤ N constituents) keeps the log finite
 PARTICLE_FIELDS = ("px", "py", "pz", "E", "id", "charge", "vx", "vy", "vz")
 MOMENTUM_FIELDS = ("px", "py", "pz", "E")
+# The FastJet backends, by name: modules with leading_jets(particles, settings) -> LeadingJets and
+# substructure(constituents, settings) -> Substructure.
+FASTJET_BACKENDS = {"compiled": "xaugjets.native", "binding": "xaugjets.fastjet_binding"}
 
 
 @dataclass(frozen=True)
@@ -65,49 +80,6 @@ class JetSettings:
 
 def _beta_label(beta: float) -> str:
     return f"{beta:g}"
-
-
-XAUG_NAMES: list[str] = [
-    "pt",
-    "eta",
-    "phi",
-    "mass",
-    "m_sd",
-    *(f"tau{n}_b{_beta_label(b)}" for b in NSUB_BETAS for n in (1, 2, 3)),
-    *(f"tau{n}_b{_beta_label(b)}_sd" for b in NSUB_BETAS for n in (1, 2, 3)),
-    "tau21",
-    "beta3",
-    "beta3_sd",
-    "dr_subjets",
-    "z_subjets",
-    "pull_angle",
-    "n_charged_hadrons",
-    "n_neutral_hadrons",
-    "n_photons",
-    "n_electrons",
-    "n_muons",
-    "log_vtx_xy",
-    "log_vtx_z",
-]
-
-PARTICLE_FEATURES: list[str] = [
-    "log_pt",
-    "log_e",
-    "log_pt_rel",
-    "deta_rot",
-    "dphi_rot",
-    "dr_jet",
-    "dr_subjet1",
-    "dr_subjet2",
-    "charge",
-    "is_electron",
-    "is_muon",
-    "is_photon",
-    "is_charged_hadron",
-    "is_neutral_hadron",
-    "log_dxy",
-    "log_dz",
-]
 
 
 @dataclass(frozen=True)
@@ -193,13 +165,23 @@ class LeadingJets:
     constituents: EventParticles  # one entry per event with a jet
 
 
+@dataclass(frozen=True)
+class Substructure:
+    """What FastJet finds inside each jet: the mMDT grooming, the two subjets, N-subjettiness.
+
+    Subjets and τ stay zero for jets with fewer than two groomed constituents (the jet stage drops them).
+    """
+
+    m_sd: np.ndarray  # (jets,) groomed mass [GeV]
+    subjets: np.ndarray  # (jets, 2, 4): the two exclusive C/A jets of the groomed constituents (px, py, pz, E)
+    tau: np.ndarray  # (jets, 2, len(NSUB_BETAS), 3): τ_N, N = 1..3, of the ungroomed [:, 0] and groomed [:, 1] jet
+    groomed: np.ndarray  # per constituent: survives mMDT
+    subjet: np.ndarray  # per constituent: 1 or 2, the subjet it belongs to; 0 where groomed away
+
+
 def visible_final_state(status: np.ndarray, pdg_id: np.ndarray) -> np.ndarray:
     """Mask of final-state particles (status > 0) that are not neutrinos."""
     return (status > 0) & ~np.isin(np.abs(pdg_id), NEUTRINO_IDS)
-
-
-def _wrap(dphi: np.ndarray) -> np.ndarray:
-    return (dphi + np.pi) % (2 * np.pi) - np.pi
 
 
 def _rapidity(energy: np.ndarray, pz: np.ndarray) -> np.ndarray:
@@ -210,54 +192,40 @@ def _eta(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> np.ndarray:
     return np.arcsinh(pz / np.maximum(np.hypot(px, py), 1e-12))
 
 
-def _records_to_numpy(records: ak.Array, per_event: int) -> dict[str, np.ndarray]:
-    """Jets returned by FastJet, exactly ``per_event`` per event, as (events, per_event) arrays."""
-    return {k: ak.to_numpy(ak.flatten(records[k], axis=1)).reshape(-1, per_event) for k in MOMENTUM_FIELDS}
+@cache
+def default_backend() -> str:
+    """``compiled`` where the library of :mod:`xaugjets.native` builds and loads here, else ``binding``."""
+    from . import native
+
+    return "compiled" if native.available() else "binding"
 
 
-@contextmanager
-def _quiet_fastjet() -> Iterator[None]:
-    """Silence FastJet's Python warnings: it flags every exclusive-jet call, even for kT and C/A."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+def fastjet_backend(name: str | None = None) -> ModuleType:
+    """The FastJet backend module ``name`` (a key of FASTJET_BACKENDS), by default :func:`default_backend`."""
+    name = name or default_backend()
+    if name not in FASTJET_BACKENDS:
+        raise ValueError(f"unknown FastJet backend {name!r}; choose from {list(FASTJET_BACKENDS)}")
+    return importlib.import_module(FASTJET_BACKENDS[name])
 
 
-def _cluster(particles: EventParticles, definition: fastjet.JetDefinition) -> fastjet.ClusterSequence:
-    with _quiet_fastjet():
-        return fastjet.ClusterSequence(particles.momenta(), definition)
-
-
-def leading_jets(particles: EventParticles | ak.Array, settings: JetSettings, compiled: bool = True) -> LeadingJets:
+def leading_jets(
+    particles: EventParticles | ak.Array, settings: JetSettings, backend: str | None = None
+) -> LeadingJets:
     """Cluster anti-kT jets per event and keep the constituents of the hardest jet above pt_min.
 
-    ``compiled`` runs FastJet through :mod:`xaugjets.native` where it can be built, else (or with
-    ``compiled=False``) through the scikit-hep binding; both give the same jets.
+    ``backend`` (``compiled`` or ``binding``; default :func:`default_backend`): both give the same jets.
     """
     if not isinstance(particles, EventParticles):
         particles = EventParticles.from_awkward(particles)
-    result = None
-    if compiled:
-        result = native.leading_jets(particles.four_vectors(), particles.counts, settings.radius, settings.pt_min)
-    if result is not None:
-        has_jet, in_jet = result
-        # Events without a jet have no particle in_jet: one gather, regrouped into the events with a jet.
-        index = np.flatnonzero(in_jet)
-        counts = np.bincount(particles.event_index[index], minlength=len(particles))[has_jet]
-        return LeadingJets(has_jet, particles.take(index, counts.astype(np.int64)))
-    sequence = _cluster(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, settings.radius))
-    with _quiet_fastjet():
-        found = sequence.inclusive_jets(min_pt=settings.pt_min)
-        index = sequence.constituent_index(min_pt=settings.pt_min)
-    has_jet = np.asarray(ak.to_numpy(ak.num(found, axis=1) > 0), dtype=bool)
-    jet_pt = np.hypot(found.px, found.py)[has_jet]
-    lead = ak.argmax(jet_pt, axis=1, keepdims=True)
-    local = index[has_jet][lead][:, 0]  # per event with a jet: the leading jet's particle indices
-    # np.asarray: with no jet in the batch awkward's option types come back as (empty) masked arrays
-    counts = np.asarray(ak.to_numpy(ak.num(local, axis=1)), dtype=np.int64)
-    flat = np.asarray(ak.to_numpy(ak.flatten(local, axis=1)), dtype=np.int64)
-    first = np.repeat(particles.offsets[:-1][has_jet], counts)
-    return LeadingJets(has_jet, particles.take(first + flat, counts))
+    return fastjet_backend(backend).leading_jets(particles, settings)
+
+
+def substructure(constituents: EventParticles, settings: JetSettings, backend: str | None = None) -> Substructure:
+    """mMDT / soft drop (fastjet-contrib SoftDrop on the C/A reclustered jet), subjets and N-subjettiness.
+
+    ``backend`` (``compiled`` or ``binding``; default :func:`default_backend`): both give the same results.
+    """
+    return fastjet_backend(backend).substructure(constituents, settings)
 
 
 def pull_angle(particles: EventParticles, axis: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> np.ndarray:
@@ -270,12 +238,12 @@ def pull_angle(particles: EventParticles, axis: dict[str, np.ndarray], other: di
     y_axis, phi_axis = _rapidity(axis["E"], axis["pz"]), np.arctan2(axis["py"], axis["px"])
     pt = particles.pt
     dy = _rapidity(particles["E"], particles["pz"]) - y_axis[event]
-    dphi = _wrap(np.arctan2(particles["py"], particles["px"]) - phi_axis[event])
+    dphi = wrap(np.arctan2(particles["py"], particles["px"]) - phi_axis[event])
     weight = pt * np.hypot(dy, dphi) / np.bincount(event, weights=pt, minlength=len(particles))[event]
     t_y = np.bincount(event, weights=weight * dy, minlength=len(particles))
     t_phi = np.bincount(event, weights=weight * dphi, minlength=len(particles))
     d_y = _rapidity(other["E"], other["pz"]) - y_axis
-    d_phi = _wrap(np.arctan2(other["py"], other["px"]) - phi_axis)
+    d_phi = wrap(np.arctan2(other["py"], other["px"]) - phi_axis)
     return np.abs(np.arctan2(t_y * d_phi - t_phi * d_y, t_y * d_y + t_phi * d_phi))
 
 
@@ -292,18 +260,6 @@ def beta3_sd(tau1_b05: np.ndarray, tau2_b1: np.ndarray, tau2_b2: np.ndarray) -> 
     """The reference study's groomed β3 = ln(τ2^(2) / τ1^(0.5) / τ2^(1)) (groomed τ), each τ floored at TAU_FLOOR."""
     t1, t2_b1, t2_b2 = (np.maximum(t, TAU_FLOOR) for t in (tau1_b05, tau2_b1, tau2_b2))
     return np.log(t2_b2) - np.log(t1) - np.log(t2_b1)
-
-
-def vertex_distances(particles: EventParticles, cap_mm: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Transverse √(x² + y²) and longitudinal |z| production-vertex distance [mm], each capped at ``cap_mm``.
-
-    One function for the XAUG variables and the particle list, so both see the same (capped) distances.
-    """
-    vtx_xy = np.hypot(particles["vx"], particles["vy"])
-    vtx_z = np.abs(particles["vz"])
-    if cap_mm is not None:
-        vtx_xy, vtx_z = np.minimum(vtx_xy, cap_mm), np.minimum(vtx_z, cap_mm)
-    return vtx_xy, vtx_z
 
 
 @dataclass
@@ -341,92 +297,205 @@ class JetBatch:
         )
 
 
-def process(particles: EventParticles | ak.Array, settings: JetSettings) -> JetBatch:
+def process(particles: EventParticles | ak.Array, settings: JetSettings, backend: str | None = None) -> JetBatch:
     """From visible particles per event to expert variables, image and particle list of the leading jet."""
-    return describe(leading_jets(particles, settings), settings)
+    return describe(leading_jets(particles, settings, backend), settings, backend)
 
 
 @dataclass(frozen=True)
-class Substructure:
-    """What FastJet finds inside each jet: the mMDT grooming, the two subjets, N-subjettiness.
+class Subjets:
+    """The two subjets of each jet, ordered by pT (leading first): each column (jets, 2)."""
 
-    Subjets and τ stay zero for jets with fewer than two groomed constituents (the jet stage drops them).
-    """
+    momenta: dict[str, np.ndarray]  # px, py, pz, E
+    leading_label: np.ndarray  # (jets,): the Substructure.subjet label (1 or 2) of the leading subjet
 
-    m_sd: np.ndarray  # (jets,) groomed mass [GeV]
-    subjets: np.ndarray  # (jets, 2, 4): the two exclusive C/A jets of the groomed constituents (px, py, pz, E)
-    tau: np.ndarray  # (jets, 2, len(NSUB_BETAS), 3): τ_N, N = 1..3, of the ungroomed [:, 0] and groomed [:, 1] jet
-    groomed: np.ndarray  # per constituent: survives mMDT
-    subjet: np.ndarray  # per constituent: 1 or 2, the subjet it belongs to; 0 where groomed away
+    @cached_property
+    def pt(self) -> np.ndarray:
+        return np.hypot(self.momenta["px"], self.momenta["py"])
 
+    @cached_property
+    def eta(self) -> np.ndarray:
+        return _eta(self.momenta["px"], self.momenta["py"], self.momenta["pz"])
 
-def substructure(constituents: EventParticles, settings: JetSettings, compiled: bool = True) -> Substructure:
-    """mMDT / soft drop (fastjet-contrib SoftDrop on the C/A reclustered jet), subjets and N-subjettiness.
+    @cached_property
+    def phi(self) -> np.ndarray:
+        return np.arctan2(self.momenta["py"], self.momenta["px"])
 
-    ``compiled`` runs FastJet through :mod:`xaugjets.native` where it can be built, else (or with
-    ``compiled=False``) through the scikit-hep binding; both give the same results.
-    """
-    result = None
-    if compiled:
-        momenta, counts = constituents.four_vectors(), constituents.counts
-        result = native.substructure(momenta, counts, settings.radius, settings.zcut, settings.sd_beta, NSUB_BETAS)
-    return Substructure(*result) if result is not None else _substructure_binding(constituents, settings)
+    def four_vector(self, i: int) -> dict[str, np.ndarray]:
+        """Subjet ``i`` (0 leading, 1 second) of each jet."""
+        return {k: v[:, i] for k, v in self.momenta.items()}
 
 
-def _momentum_keys(particles: EventParticles) -> np.ndarray:
-    """One exact key per particle (its jet and four-momentum): FastJet hands back exact copies of its input."""
-    rows = np.ascontiguousarray(np.column_stack([particles.event_index, particles.four_vectors()]))
-    return rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel()
+def ordered_subjets(found: np.ndarray) -> Subjets:
+    """The (jets, 2, 4) subjets FastJet found (in clustering order), leading by pT first."""
+    rows = np.arange(len(found))
+    swap = np.hypot(*found[:, 1, :2].T) > np.hypot(*found[:, 0, :2].T)
+    order = np.stack([swap.astype(np.int64), (~swap).astype(np.int64)], axis=1)
+    momenta = {name: found[rows[:, None], order, i] for i, name in enumerate(MOMENTUM_FIELDS)}
+    return Subjets(momenta, order[:, 0] + 1)
 
 
-def _nsubjettiness_binding(sequence: fastjet.ClusterSequence, r0: float) -> np.ndarray:
-    """(jets, len(NSUB_BETAS), 3): contrib's Nsubjettiness (WTA-kT axes, normalized measure) via the binding."""
-    with _quiet_fastjet():
-        tau = [
-            sequence.njettiness(
-                measure_definition="NormalizedMeasure", axes_definition="WTA_KT_Axes", njets=[1, 2, 3], beta=beta, R0=r0
-            )
-            for beta in NSUB_BETAS
-        ]
-    return np.stack([ak.to_numpy(values) for values in tau], axis=1)
+@dataclass(frozen=True)
+class JetFrame:
+    """The accepted jets: what their expert variables, images and particle lists are computed from."""
+
+    constituents: EventParticles  # by decreasing pT within each jet; column "subjet": 1, 2, or 0 (groomed away)
+    subjets: Subjets
+    tau: np.ndarray  # (jets, 2 [ungroomed, groomed], len(NSUB_BETAS), 3 [N = 1..3])
+    m_sd: np.ndarray  # (jets,)
+    settings: JetSettings
+
+    @cached_property
+    def momentum(self) -> dict[str, np.ndarray]:
+        """The jet four-vector: the sum over its constituents."""
+        event, n_jets = self.constituents.event_index, len(self.constituents)
+        return {k: np.bincount(event, weights=self.constituents[k], minlength=n_jets) for k in MOMENTUM_FIELDS}
+
+    @cached_property
+    def pt(self) -> np.ndarray:
+        return np.hypot(self.momentum["px"], self.momentum["py"])
+
+    @cached_property
+    def eta(self) -> np.ndarray:
+        return _eta(self.momentum["px"], self.momentum["py"], self.momentum["pz"])
+
+    @cached_property
+    def phi(self) -> np.ndarray:
+        return np.arctan2(self.momentum["py"], self.momentum["px"])
+
+    @cached_property
+    def mass(self) -> np.ndarray:
+        jet = self.momentum
+        return np.sqrt(np.maximum(jet["E"] ** 2 - jet["px"] ** 2 - jet["py"] ** 2 - jet["pz"] ** 2, 0))
+
+    @cached_property
+    def flags(self) -> dict[str, np.ndarray]:
+        """The constituents' particle types (:func:`xaugjets.particles.type_flags`)."""
+        return type_flags(self.constituents["id"])
+
+    @cached_property
+    def vertex(self) -> tuple[np.ndarray, np.ndarray]:
+        """The constituents' capped production-vertex distances (:func:`xaugjets.particles.vertex_distances`)."""
+        return vertex_distances(self.constituents, self.settings.vertex_cap_mm)
+
+    def taus(self, groomed: bool, beta: float) -> np.ndarray:
+        """(jets, 3): τ_1..τ_3 at ``beta``, of the groomed or the ungroomed jet."""
+        return self.tau[:, int(groomed), NSUB_BETAS.index(beta)]
 
 
-def _substructure_binding(constituents: EventParticles, settings: JetSettings) -> Substructure:
-    n_jets = len(constituents)
-    cambridge = fastjet.JetDefinition(fastjet.cambridge_algorithm, settings.radius)
-    with _quiet_fastjet():
-        result = _cluster(constituents, cambridge).exclusive_jets_softdrop_grooming(
-            njets=1, beta=settings.sd_beta, symmetry_cut=settings.zcut, R0=settings.radius
-        )
-    kept = EventParticles.from_awkward(result.constituents, MOMENTUM_FIELDS)
-    groomed = np.isin(_momentum_keys(constituents), _momentum_keys(kept))
-    subjets, subjet = np.zeros((n_jets, 2, 4)), np.zeros(len(groomed), dtype=np.uint8)
-    tau = np.zeros((n_jets, 2, len(NSUB_BETAS), 3))
-    two_prongs = np.bincount(constituents.event_index[groomed], minlength=n_jets) >= 2
-    if two_prongs.any():
-        inside = np.flatnonzero(np.repeat(two_prongs, constituents.counts))
-        jet = constituents.take(inside, constituents.counts[two_prongs])
-        prongs = jet.select_particles(groomed[inside])
-        sequence = _cluster(prongs, cambridge)
-        with _quiet_fastjet():
-            found = _records_to_numpy(sequence.exclusive_jets(n_jets=2), 2)
-            index = sequence.exclusive_jets_constituent_index(njets=2)
-        subjets[two_prongs] = np.stack([found[name] for name in MOMENTUM_FIELDS], axis=-1)
-        per_subjet = ak.to_numpy(ak.flatten(ak.num(index, axis=2), axis=1))
-        local = ak.to_numpy(ak.flatten(index, axis=None)).astype(np.int64)
-        owner = np.repeat(np.arange(len(per_subjet)), per_subjet)  # 2 * jet + (subjet - 1)
-        subjet[inside[groomed[inside]][prongs.offsets[owner // 2] + local]] = owner % 2 + 1
-        tau[two_prongs, 0] = _nsubjettiness_binding(_cluster(jet, cambridge), settings.radius)
-        tau[two_prongs, 1] = _nsubjettiness_binding(sequence, settings.radius)
-    return Substructure(ak.to_numpy(result.msoftdrop), subjets, tau, groomed, subjet)
+def jet_frame(constituents: EventParticles, sub: Substructure, accepted: np.ndarray, settings: JetSettings) -> JetFrame:
+    """The jets where ``accepted`` with their constituents sorted by pT and labelled by subjet."""
+    constituents = EventParticles(constituents.columns | {"subjet": sub.subjet}, constituents.counts)
+    constituents = constituents.select_events(accepted).sorted_by_pt()
+    subjets = ordered_subjets(sub.subjets[accepted])
+    return JetFrame(constituents, subjets, sub.tau[accepted], sub.m_sd[accepted], settings)
 
 
-def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
-    """Grooming, subjets, N-subjettiness, expert variables, image and particle list of each leading jet."""
-    from .images import align_to_subjets, parity_flip, pixelize
+# Expert variables (docs/physics.md "Expert (XAUG) variables"), each a function of the JetFrame.
+JetVariable = Callable[[JetFrame], np.ndarray]
 
+
+def _tau(groomed: bool, beta: float, n: int) -> JetVariable:
+    return lambda jets: jets.taus(groomed, beta)[:, n - 1]
+
+
+def _tau21(jets: JetFrame) -> np.ndarray:
+    tau = jets.taus(False, 1.0)
+    return tau[:, 1] / np.maximum(tau[:, 0], 1e-12)
+
+
+def _reference_beta3(formula: Callable[..., np.ndarray], groomed: bool) -> JetVariable:
+    """``formula`` (beta3 or beta3_sd) of τ1(β = 0.5), τ2(β = 1), τ2(β = 2)."""
+    return lambda jets: formula(
+        jets.taus(groomed, 0.5)[:, 0], jets.taus(groomed, 1.0)[:, 1], jets.taus(groomed, 2.0)[:, 1]
+    )
+
+
+def _dr_subjets(jets: JetFrame) -> np.ndarray:
+    eta, phi = jets.subjets.eta, jets.subjets.phi
+    return np.hypot(eta[:, 0] - eta[:, 1], wrap(phi[:, 0] - phi[:, 1]))
+
+
+def _z_subjets(jets: JetFrame) -> np.ndarray:
+    return jets.subjets.pt.min(axis=1) / jets.subjets.pt.sum(axis=1)
+
+
+def _pull_angle(jets: JetFrame) -> np.ndarray:
+    """The pull angle of the leading subjet towards the second one."""
+    constituents, subjets = jets.constituents, jets.subjets
+    in_leading = constituents["subjet"] == subjets.leading_label[constituents.event_index]
+    return pull_angle(constituents.select_particles(in_leading), subjets.four_vector(0), subjets.four_vector(1))
+
+
+def _multiplicity(flag: str) -> JetVariable:
+    return lambda jets: np.bincount(jets.constituents.event_index, weights=jets.flags[flag], minlength=len(jets.pt))
+
+
+def _log_max_vertex(axis: int) -> JetVariable:
+    """log of the largest (capped) vertex distance among the leading n_particles constituents."""
+    return lambda jets: np.log(
+        jets.constituents.padded(jets.vertex[axis], jets.settings.n_particles).max(axis=1) + VERTEX_FLOOR_MM
+    )
+
+
+XAUG_VARIABLES: tuple[tuple[str, JetVariable], ...] = (
+    ("pt", lambda jets: jets.pt),
+    ("eta", lambda jets: jets.eta),
+    ("phi", lambda jets: jets.phi),
+    ("mass", lambda jets: jets.mass),
+    ("m_sd", lambda jets: jets.m_sd),
+    *((f"tau{n}_b{_beta_label(b)}", _tau(False, b, n)) for b in NSUB_BETAS for n in (1, 2, 3)),
+    *((f"tau{n}_b{_beta_label(b)}_sd", _tau(True, b, n)) for b in NSUB_BETAS for n in (1, 2, 3)),
+    ("tau21", _tau21),
+    ("beta3", _reference_beta3(beta3, groomed=False)),
+    ("beta3_sd", _reference_beta3(beta3_sd, groomed=True)),
+    ("dr_subjets", _dr_subjets),
+    ("z_subjets", _z_subjets),
+    ("pull_angle", _pull_angle),
+    ("n_charged_hadrons", _multiplicity("is_charged_hadron")),
+    ("n_neutral_hadrons", _multiplicity("is_neutral_hadron")),
+    ("n_photons", _multiplicity("is_photon")),
+    ("n_electrons", _multiplicity("is_electron")),
+    ("n_muons", _multiplicity("is_muon")),
+    ("log_vtx_xy", _log_max_vertex(0)),
+    ("log_vtx_z", _log_max_vertex(1)),
+)
+
+XAUG_NAMES: list[str] = [name for name, _ in XAUG_VARIABLES]
+
+
+def expert_variables(jets: JetFrame) -> dict[str, np.ndarray]:
+    """Every expert variable of every jet, (jets,) each, in XAUG_NAMES order."""
+    return {name: variable(jets) for name, variable in XAUG_VARIABLES}
+
+
+def jet_image(jets: JetFrame, settings: JetSettings) -> tuple[np.ndarray, JetCoordinates]:
+    """Every constituent, in the frame of the two subjets (second subjet at (0, -1)), pixelized and
+    parity flipped; and the constituent coordinates (for the particle list)."""
+    constituents = jets.constituents
+    event, n_max = constituents.event_index, int(constituents.counts.max())
+    eta = _eta(constituents["px"], constituents["py"], constituents["pz"])
+    phi = np.arctan2(constituents["py"], constituents["px"])
+    deta = constituents.padded(eta - jets.eta[event], n_max)
+    dphi = constituents.padded(wrap(phi - jets.phi[event]), n_max)
+    frac = constituents.padded(constituents.pt / jets.pt[event], n_max)
+    s_eta, s_phi = jets.subjets.eta, jets.subjets.phi
+    leading, second = (np.stack([s_eta[:, i] - jets.eta, wrap(s_phi[:, i] - jets.phi)], axis=1) for i in (0, 1))
+    x, y, r0 = align_to_subjets(deta, dphi, leading, second)
+    image, _ = pixelize(x, y, frac, settings.grid, settings.half_width)
+    image, flipped = parity_flip(image)
+    x = np.where(flipped[:, None], -x, x)
+    return image, JetCoordinates(deta, dphi, x, y, r0, (leading, second))
+
+
+def particle_view(jets: JetFrame, coordinates: JetCoordinates, settings: JetSettings) -> ParticleView:
+    """The input of :func:`xaugjets.particles.particle_list` for these jets."""
+    return ParticleView(jets.constituents, jets.pt, coordinates, jets.flags, jets.vertex, settings.n_particles)
+
+
+def select_two_prongs(found: LeadingJets, sub: Substructure) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Jets with at least two groomed constituents: that mask (per jet), passed (per event), the cutflow."""
     has_jet, constituents = found.has_jet, found.constituents
-    sub = substructure(constituents, settings)
     two_prongs = np.bincount(constituents.event_index[sub.groomed], minlength=len(constituents)) >= 2
     passed = np.zeros(len(has_jet), dtype=bool)
     passed[np.flatnonzero(has_jet)[two_prongs]] = True
@@ -436,136 +505,38 @@ def describe(found: LeadingJets, settings: JetSettings) -> JetBatch:
         "rejected_fewer_than_two_groomed_constituents": int((~two_prongs).sum()),
         "accepted": int(passed.sum()),
     }
-    n_jets = cutflow["accepted"]
-    if n_jets == 0:
-        n, grid = settings.n_particles, settings.grid
-        return JetBatch(
-            xaug=np.zeros((0, len(XAUG_NAMES)), dtype=np.float32),
-            image=np.zeros((0, grid, grid), dtype=np.float32),
-            particles=np.zeros((0, n, len(PARTICLE_FEATURES)), dtype=np.float32),
-            mask=np.zeros((0, n), dtype=bool),
-            momentum=np.zeros((0, 4)),
-            passed=passed,
-            cutflow=cutflow,
-        )
+    return two_prongs, passed, cutflow
 
-    constituents = EventParticles(constituents.columns | {"subjet": sub.subjet}, constituents.counts)
-    constituents = constituents.select_events(two_prongs).sorted_by_pt()
-    tau = {beta: sub.tau[two_prongs, 0, b] for b, beta in enumerate(NSUB_BETAS)}  # {β: (jets, N = 1..3)}
-    tau_sd = {beta: sub.tau[two_prongs, 1, b] for b, beta in enumerate(NSUB_BETAS)}
 
-    # Subjets ordered by pT.
-    rows = np.arange(n_jets)
-    found_subjets = sub.subjets[two_prongs]
-    swap = np.hypot(*found_subjets[:, 1, :2].T) > np.hypot(*found_subjets[:, 0, :2].T)
-    order = np.stack([swap.astype(np.int64), (~swap).astype(np.int64)], axis=1)
-    subjets = {name: found_subjets[rows[:, None], order, i] for i, name in enumerate(MOMENTUM_FIELDS)}
-    s_pt = np.hypot(subjets["px"], subjets["py"])
-    s_eta = _eta(subjets["px"], subjets["py"], subjets["pz"])
-    s_phi = np.arctan2(subjets["py"], subjets["px"])
-    dr_subjets = np.hypot(s_eta[:, 0] - s_eta[:, 1], _wrap(s_phi[:, 0] - s_phi[:, 1]))
-    z_subjets = s_pt.min(axis=1) / s_pt.sum(axis=1)
-    in_leading = constituents["subjet"] == (order[:, 0] + 1)[constituents.event_index]
-    leading = {k: v[:, 0] for k, v in subjets.items()}
-    second = {k: v[:, 1] for k, v in subjets.items()}
-    pull = pull_angle(constituents.select_particles(in_leading), leading, second)
-
-    # Jet four-vector and kinematics.
-    event = constituents.event_index
-    jet = {k: np.bincount(event, weights=constituents[k], minlength=n_jets) for k in MOMENTUM_FIELDS}
-    jet_pt = np.hypot(jet["px"], jet["py"])
-    jet_eta = _eta(jet["px"], jet["py"], jet["pz"])
-    jet_phi = np.arctan2(jet["py"], jet["px"])
-    jet_mass = np.sqrt(np.maximum(jet["E"] ** 2 - jet["px"] ** 2 - jet["py"] ** 2 - jet["pz"] ** 2, 0))
-
-    # Constituent-level columns (already ordered by pT within each jet).
-    pt = constituents.pt
-    eta = _eta(constituents["px"], constituents["py"], constituents["pz"])
-    phi = np.arctan2(constituents["py"], constituents["px"])
-    abs_id = np.abs(constituents["id"]).astype(np.int64)
-    flags = {
-        "is_electron": abs_id == 11,
-        "is_muon": abs_id == 13,
-        "is_photon": abs_id == 22,
-        "is_charged_hadron": np.isin(abs_id, CHARGED_HADRON_IDS),
-        "is_neutral_hadron": np.isin(abs_id, NEUTRAL_HADRON_IDS),
-    }
-    vtx_xy, vtx_z = vertex_distances(constituents, settings.vertex_cap_mm)
-    n = settings.n_particles
-    counts = {
-        f"n_{name}": np.bincount(event, weights=flags[flag], minlength=n_jets)
-        for name, flag in (
-            ("charged_hadrons", "is_charged_hadron"),
-            ("neutral_hadrons", "is_neutral_hadron"),
-            ("photons", "is_photon"),
-            ("electrons", "is_electron"),
-            ("muons", "is_muon"),
-        )
-    }
-
-    values = {"pt": jet_pt, "eta": jet_eta, "phi": jet_phi, "mass": jet_mass, "m_sd": sub.m_sd[two_prongs]}
-    for beta in NSUB_BETAS:
-        for k in (1, 2, 3):
-            values[f"tau{k}_b{_beta_label(beta)}"] = tau[beta][:, k - 1]
-            values[f"tau{k}_b{_beta_label(beta)}_sd"] = tau_sd[beta][:, k - 1]
-    values["tau21"] = tau[1.0][:, 1] / np.maximum(tau[1.0][:, 0], 1e-12)
-    values["beta3"] = beta3(tau[0.5][:, 0], tau[1.0][:, 1], tau[2.0][:, 1])
-    values["beta3_sd"] = beta3_sd(tau_sd[0.5][:, 0], tau_sd[1.0][:, 1], tau_sd[2.0][:, 1])
-    values |= {
-        "dr_subjets": dr_subjets,
-        "z_subjets": z_subjets,
-        "pull_angle": pull,
-        **counts,
-        "log_vtx_xy": np.log(constituents.padded(vtx_xy, n).max(axis=1) + VERTEX_FLOOR_MM),
-        "log_vtx_z": np.log(constituents.padded(vtx_z, n).max(axis=1) + VERTEX_FLOOR_MM),
-    }
-    xaug = np.stack([np.asarray(values[name], dtype=np.float64) for name in XAUG_NAMES], axis=1)
-
-    # Image: every constituent, in the frame of the two subjets (second subjet at (0, -1)).
-    n_max = int(constituents.counts.max())
-    deta = constituents.padded(eta - jet_eta[event], n_max)
-    dphi = constituents.padded(_wrap(phi - jet_phi[event]), n_max)
-    frac = constituents.padded(pt / jet_pt[event], n_max)
-    subjet_coords = [np.stack([s_eta[:, i] - jet_eta, _wrap(s_phi[:, i] - jet_phi)], axis=1) for i in (0, 1)]
-    x, y, r0 = align_to_subjets(deta, dphi, *subjet_coords)
-    image, _ = pixelize(x, y, frac, settings.grid, settings.half_width)
-    image, flipped = parity_flip(image)
-    x = np.where(flipped[:, None], -x, x)
-
-    # Particle list: the leading n_particles constituents, zero padded, with a mask.
-    mask = constituents.padded(np.ones_like(pt), n).astype(bool)
-    lead_pt = constituents.padded(pt, n, 1.0)
-    d_sub = [np.hypot(deta[:, :n] - c[:, :1], _wrap(dphi[:, :n] - c[:, 1:2])) for c in subjet_coords]
-    feats = {
-        "log_pt": np.log(lead_pt),
-        "log_e": np.log(constituents.padded(constituents["E"], n, 1.0)),
-        "log_pt_rel": np.log(lead_pt / jet_pt[:, None]),
-        "deta_rot": _pad_cols(x * r0[:, None], n),
-        "dphi_rot": _pad_cols(y * r0[:, None], n),
-        "dr_jet": _pad_cols(np.hypot(deta, dphi), n),
-        "dr_subjet1": _pad_cols(d_sub[0], n),
-        "dr_subjet2": _pad_cols(d_sub[1], n),
-        "charge": constituents.padded(constituents["charge"], n),
-        **{name: constituents.padded(flag, n) for name, flag in flags.items()},
-        "log_dxy": np.log(constituents.padded(vtx_xy, n) + VERTEX_FLOOR_MM),
-        "log_dz": np.log(constituents.padded(vtx_z, n) + VERTEX_FLOOR_MM),
-    }
-    particle_array = np.stack([feats[name] for name in PARTICLE_FEATURES], axis=-1)
-    particle_array[~mask] = 0.0
+def _empty_batch(passed: np.ndarray, cutflow: dict[str, int], settings: JetSettings) -> JetBatch:
+    n, grid = settings.n_particles, settings.grid
     return JetBatch(
-        xaug=xaug.astype(np.float32),
-        image=image,
-        particles=particle_array.astype(np.float32),
-        mask=mask,
-        momentum=np.stack([jet[name] for name in MOMENTUM_FIELDS], axis=1),
+        xaug=np.zeros((0, len(XAUG_NAMES)), dtype=np.float32),
+        image=np.zeros((0, grid, grid), dtype=np.float32),
+        particles=np.zeros((0, n, len(PARTICLE_FEATURES)), dtype=np.float32),
+        mask=np.zeros((0, n), dtype=bool),
+        momentum=np.zeros((0, 4)),
         passed=passed,
         cutflow=cutflow,
     )
 
 
-def _pad_cols(values: np.ndarray, n: int) -> np.ndarray:
-    """First n columns of a per-constituent array, zero padded on the right."""
-    out = np.zeros((values.shape[0], n))
-    k = min(n, values.shape[1])
-    out[:, :k] = values[:, :k]
-    return out
+def describe(found: LeadingJets, settings: JetSettings, backend: str | None = None) -> JetBatch:
+    """Grooming, subjets, N-subjettiness, expert variables, image and particle list of each leading jet."""
+    sub = substructure(found.constituents, settings, backend)
+    two_prongs, passed, cutflow = select_two_prongs(found, sub)
+    if cutflow["accepted"] == 0:
+        return _empty_batch(passed, cutflow, settings)
+    jets = jet_frame(found.constituents, sub, two_prongs, settings)
+    xaug = np.stack([np.asarray(values, dtype=np.float64) for values in expert_variables(jets).values()], axis=1)
+    image, coordinates = jet_image(jets, settings)
+    particles, mask = particle_list(particle_view(jets, coordinates, settings))
+    return JetBatch(
+        xaug=xaug.astype(np.float32),
+        image=image,
+        particles=particles,
+        mask=mask,
+        momentum=np.stack([jets.momentum[name] for name in MOMENTUM_FIELDS], axis=1),
+        passed=passed,
+        cutflow=cutflow,
+    )

@@ -6,8 +6,11 @@ Why: through the scikit-hep binding, the FastJet steps of the jet stage cost ~1.
 copies the batch into new awkward arrays) against 0.09 ms compiled.  ``jet_kernels.cc``
 is compiled once per machine with ``$CXX`` (default ``g++``) against the headers and libraries shipped in
 the ``fastjet`` wheel (the same shared libraries the binding loads) into ``$XDG_CACHE_HOME/xaugjets``,
-atomically, so concurrent jobs are safe.  Without a compiler the callers in :mod:`xaugjets.jets` use the
-binding; both give the same jets (``tests/test_jets.py``).
+atomically, so concurrent jobs are safe.
+
+This is the compiled FastJet backend: :func:`leading_jets` and :func:`substructure` have the signatures of
+:mod:`xaugjets.fastjet_binding`, the backend :func:`xaugjets.jets.fastjet_backend` uses where the library
+cannot be built (no C++ compiler); both give the same jets (``tests/test_jets.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 
 import fastjet
 import numpy as np
+
+from .jets import NSUB_BETAS, EventParticles, JetSettings, LeadingJets, Substructure
 
 SOURCE = Path(__file__).with_name("jet_kernels.cc")
 LIBRARIES = ("fastjetcontribfragile", "fastjettools", "fastjet")
@@ -93,15 +98,15 @@ def _run_batch(
     counts: np.ndarray,
     parameters: tuple[float, ...],
     outputs: tuple[np.ndarray, ...],
-) -> bool:
-    """Call ``function(momenta, offsets, n_groups, *parameters, *outputs)``; False without the library.
+) -> None:
+    """Call ``function(momenta, offsets, n_groups, *parameters, *outputs)`` of the compiled library.
 
     ``momenta`` rows are (px, py, pz, E), grouped into events or jets by ``counts``; ``outputs`` are
     zero-filled C-contiguous arrays that the function fills in.
     """
     library = load()
     if library is None:
-        return False
+        raise RuntimeError("no compiled FastJet library here (no C++ compiler?); use the binding backend")
     momenta = np.ascontiguousarray(momenta, dtype=np.float64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     status = getattr(library, function)(
@@ -113,38 +118,42 @@ def _run_batch(
     )
     if status != 0:
         raise RuntimeError(f"FastJet failed in {function} of the compiled jet library")
-    return True
 
 
-def leading_jets(
-    momenta: np.ndarray, counts: np.ndarray, radius: float, pt_min: float
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Hardest anti-kT jet above ``pt_min`` per event: (has-a-jet flag per event, in-that-jet mask)."""
-    has_jet, in_jet = np.zeros(len(counts), dtype=np.uint8), np.zeros(len(momenta), dtype=np.uint8)
-    if not _run_batch("xaugjets_leading_jets", momenta, counts, (radius, pt_min), (has_jet, in_jet)):
-        return None
-    return has_jet.astype(bool), in_jet.astype(bool)
+def available() -> bool:
+    """Whether the compiled library builds and loads here."""
+    return load() is not None
 
 
-def substructure(
-    momenta: np.ndarray, counts: np.ndarray, radius: float, zcut: float, beta: float, tau_betas: tuple[float, ...]
-) -> tuple[np.ndarray, ...] | None:
-    """Per jet, see ``xaugjets_substructure`` in jet_kernels.cc (three N-subjettiness β).
+def leading_jets(particles: EventParticles, settings: JetSettings) -> LeadingJets:
+    """Cluster anti-kT jets per event and keep the constituents of the hardest jet above pt_min."""
+    counts = particles.counts
+    has_jet, in_jet = np.zeros(len(counts), dtype=np.uint8), np.zeros(int(counts.sum()), dtype=np.uint8)
+    parameters = (settings.radius, settings.pt_min)
+    _run_batch("xaugjets_leading_jets", particles.four_vectors(), counts, parameters, (has_jet, in_jet))
+    has_jet = has_jet.astype(bool)
+    # Events without a jet have no particle in_jet: one gather, regrouped into the events with a jet.
+    index = np.flatnonzero(in_jet.astype(bool))
+    jet_counts = np.bincount(particles.event_index[index], minlength=len(particles))[has_jet]
+    return LeadingJets(has_jet, particles.take(index, jet_counts.astype(np.int64)))
 
-    Returns m_SD (jets,), the two subjets (jets, 2, 4), τ_N (jets, 2 [ungroomed, groomed], β, N = 1..3),
-    the groomed-constituent mask and the subjet label (0, 1, 2) of each constituent.
+
+def substructure(constituents: EventParticles, settings: JetSettings) -> Substructure:
+    """mMDT / soft drop, the two subjets and N-subjettiness: ``xaugjets_substructure`` in jet_kernels.cc.
+
+    The kernel takes exactly three N-subjettiness β (NSUB_BETAS).
     """
-    if len(tau_betas) != 3:
-        raise ValueError(f"the compiled kernel takes exactly three N-subjettiness β, got {tau_betas}")
-    n_jets, n_particles = len(counts), len(momenta)
+    if len(NSUB_BETAS) != 3:
+        raise ValueError(f"the compiled kernel takes exactly three N-subjettiness β, got {NSUB_BETAS}")
+    n_jets, n_particles = len(constituents), int(constituents.counts.sum())
     outputs = (
         np.zeros(n_jets),
         np.zeros((n_jets, 2, 4)),
-        np.zeros((n_jets, 2, len(tau_betas), 3)),
+        np.zeros((n_jets, 2, len(NSUB_BETAS), 3)),
         np.zeros(n_particles, dtype=np.uint8),
         np.zeros(n_particles, dtype=np.uint8),
     )
-    if not _run_batch("xaugjets_substructure", momenta, counts, (radius, zcut, beta, *tau_betas), outputs):
-        return None
+    parameters = (settings.radius, settings.zcut, settings.sd_beta, *NSUB_BETAS)
+    _run_batch("xaugjets_substructure", constituents.four_vectors(), constituents.counts, parameters, outputs)
     m_sd, subjets, tau, groomed, subjet = outputs
-    return m_sd, subjets, tau, groomed.astype(bool), subjet
+    return Substructure(m_sd, subjets, tau, groomed.astype(bool), subjet)

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-PDG_Z = 23
+from .processes import PDG_Z
+
 QUARK_IDS = (1, 2, 3, 4, 5, 6)
 TRUTH_KEYS = ("truth_dr_z", "truth_dr_q1", "truth_dr_q2")
 RECORD_FIELDS = ("id", "daughter1", "daughter2")

@@ -9,6 +9,7 @@ shell.prefix('export PYTHONPATH="%s${{PYTHONPATH:+:$PYTHONPATH}}"; ' % _SRC)
 sys.path.insert(0, _SRC)
 
 from xaugjets.config import ConfigError, validate_config  # noqa: E402
+from xaugjets.processes import PROCESSES  # noqa: E402
 from xaugjets.study import REFERENCE_TOY, samples, toy_overlap_samples  # noqa: E402
 
 try:
@@ -33,7 +34,7 @@ def shard_files(wildcards):
         )
     return expand(
         "results/pythia/jets/{process}_{shard}.h5",
-        process=("zz", "qcd"),
+        process=tuple(PROCESSES),
         shard=range(config["pythia"]["shards"]),
     )
 
@@ -55,10 +56,10 @@ def seed_dirs(kind):
 
 def relevance_files(wildcards):
     return expand(
-        "results/{sample}/relevance/{model}/seed{seed}/{method}.h5",
+        "results/{sample}/relevance/{model}/seed{seed}/{name}.h5",
         sample=wildcards.sample,
         model=wildcards.model,
-        method=RULES,
+        name=[*RULES, "occlusion"],
         seed=config["training"]["seeds"],
     )
 

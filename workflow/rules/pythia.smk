@@ -1,7 +1,10 @@
-# The Pythia8 sample (SPEC §3-§5): one job per (process, shard) generates events with nextBatch and turns
-# them straight into a jet file (clustering, grooming, substructure, images, particle lists), so full events
-# never have to be stored.  Signal jet files also hold truth_dr_z, truth_dr_q1, truth_dr_q2 (ΔR of the jet to the
-# nearest hadronic Z and its quarks; NaN for QCD), read by workflow/rules/truth.smk.
+# The Pythia8 sample (docs/physics.md "Pythia8 sample", "Jets and grooming", "Images and particle lists"):
+# one job per (process, shard) generates events with nextBatch and turns them straight into a jet file
+# (clustering, grooming, substructure, images, particle lists), so full events never have to be stored.
+# Signal jet files also hold truth_dr_z, truth_dr_q1, truth_dr_q2 (ΔR of the jet to the nearest hadronic Z
+# and its quarks; NaN for QCD), read by workflow/rules/truth.smk.  The processes are those registered in
+# xaugjets.processes.PROCESSES.
+from xaugjets.processes import PROCESSES
 
 
 rule pythia_jets:
@@ -12,7 +15,7 @@ rule pythia_jets:
         seed=config["pythia"]["seed"],
         physics=pythia_args(),
     wildcard_constraints:
-        process="zz|qcd",
+        process="|".join(PROCESSES),
     log:
         "results/pythia/logs/pythia_jets/{process}_{shard}.log",
     benchmark:

@@ -1,5 +1,5 @@
-# Explanations: one job per (sample, model, seed) runs every LRP rule on the test jets; one job per
-# (sample, model) turns them into a table per rule (errors over seeds and test jets) and its plots.
+# Explanations: one job per (sample, model, seed) runs every LRP rule and the occlusion scan on the test jets;
+# one job per (sample, model) turns them into tables (errors over seeds and test jets) and plots.
 
 
 rule explain:
@@ -7,9 +7,10 @@ rule explain:
         dataset="results/{sample}/dataset.h5",
         model="results/{sample}/models/{model}/seed{seed}/model.pt",
     output:
-        expand("results/{{sample}}/relevance/{{model}}/seed{{seed}}/{method}.h5", method=RULES),
+        relevance=expand("results/{{sample}}/relevance/{{model}}/seed{{seed}}/{method}.h5", method=RULES),
+        occlusion="results/{sample}/relevance/{model}/seed{seed}/occlusion.h5",
     params:
-        outdir=subpath(output[0], parent=True),
+        outdir=subpath(output.occlusion, parent=True),
         rules=" ".join(RULES),
         epsilon=config["relevance"]["epsilon"],
         gamma=config["relevance"]["gamma"],
@@ -50,6 +51,14 @@ rule relevance_summary:
             for method in RULES
         ],
         md=expand("results/{{sample}}/tables/relevance_{{model}}_{method}.md", method=RULES),
+        occlusion=report(
+            "results/{sample}/tables/occlusion_{model}.csv",
+            caption="../report/occlusion.rst",
+            category="{sample}",
+            subcategory="Occlusion",
+            labels={"model": "{model}"},
+        ),
+        occlusion_md="results/{sample}/tables/occlusion_{model}.md",
         plots=[
             report(
                 directory(f"results/{{sample}}/plots/relevance/{{model}}_{method}"),
