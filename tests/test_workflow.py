@@ -23,10 +23,11 @@ def test_lint():
 def test_dry_run_default_study(tmp_path, profile):
     proc = snakemake("-n", "--cores", "2", "--configfile", DEFAULT, *profile, workdir=tmp_path)
     counts = job_counts(proc.stdout + proc.stderr)
-    samples, models, seeds = 5, 5, 3  # toy-overlap0/1/2, toy-reference, pythia
-    assert counts["train"] == samples * models * seeds
-    assert counts["explain"] == samples * models * seeds  # every rule in one job
-    assert counts["relevance_summary"] == samples * models
+    # toy-overlap0/1/2 and pythia with 5 networks, toy-reference with the 3 that see XAUG values
+    samples, networks, seeds = 5, 4 * 5 + 3, 3
+    assert counts["train"] == networks * seeds
+    assert counts["explain"] == networks * seeds  # every rule in one job
+    assert counts["relevance_summary"] == networks
     assert counts["toy_jets"] == 4 * 2 * 2
     assert counts["pythia_jets"] == 2 * 8
     assert counts["dataset"] == samples
@@ -152,10 +153,27 @@ def test_paper_config_dry_run_with_slurm_profile(tmp_path):
         workdir=tmp_path,
     )
     counts = job_counts(proc.stdout + proc.stderr)
-    samples = 5  # toy-overlap0/1/2, toy-reference, pythia
+    networks = 4 * 5 + 3  # toy-overlap0/1/2 and pythia with 5 networks, toy-reference with 3
     assert counts["pythia_jets"] == 2 * 1000
     assert counts["toy_jets"] == 4 * 2 * 25
-    assert counts["train"] == samples * 5 * 10
-    assert counts["explain"] == samples * 5 * 10
-    assert counts["relevance_summary"] == samples * 5
-    assert counts["total"] == 2000 + 200 + 250 + 250 + 25 + 5 * 5 + 4
+    assert counts["train"] == networks * 10
+    assert counts["explain"] == networks * 10
+    assert counts["relevance_summary"] == networks
+    assert counts["total"] == 2000 + 200 + 230 + 230 + 23 + 5 * 5 + 4
+
+
+@pytest.mark.slow
+def test_overlap_scan_and_reference_comparison(study):
+    """The toy studies side by side: one row per overlap level, and z first with the reference conventions."""
+    scan = pd.read_csv(study / "results" / "summary" / "toy_overlap_scan.csv")
+    assert set(scan["sample"]) == {"toy-overlap0", "toy-overlap2"}
+    auc = scan[scan["quantity"] == "auc"].set_index(["sample", "model"])["value"]
+    assert auc.loc[("toy-overlap0", "xaug_dnn")] > auc.loc[("toy-overlap2", "xaug_dnn")]  # harder with overlap
+    comparison = pd.read_csv(study / "results" / "summary" / "toy_reference_comparison.csv")
+    assert set(comparison["model"]) == {"cnn2d_xaug", "cnn1d_xaug", "xaug_dnn"}
+    first = comparison[comparison["xaug_rank_reference_conventions"] == 1]
+    assert set(first["feature"]) == {"z"}, first
+    z = comparison[(comparison["feature"] == "z") & (comparison["model"] == "xaug_dnn")]
+    assert (z["reference_conventions"] != z["default_conventions"]).all()
+    matching = pd.read_csv(study / "results" / "pythia" / "tables" / "z_matching.csv")
+    assert len(matching) == 2 and (matching.filter(like="fully_merged").to_numpy(dtype=float) > 0.3).all()

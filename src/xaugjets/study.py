@@ -22,6 +22,7 @@ class Sample:
     kind: str
     xaug_encoding: str
     explained_output: str
+    models: tuple[str, ...]
     overlap: int | None = None
 
 
@@ -29,23 +30,28 @@ def samples(config: dict[str, Any]) -> dict[str, Sample]:
     """Every sample of a validated config, by name, in config order."""
     encoding = config["dataset"]["xaug_encoding"]
     output = config["relevance"]["explained_output"]
+    models = tuple(config["models"])
     out: dict[str, Sample] = {}
     for kind in config["samples"]:
         if kind == "toy":
             for level in config["toy"]["overlaps"]:
                 name = f"toy-overlap{level}"
-                out[name] = Sample(name, "toy", encoding, output, level)
+                out[name] = Sample(name, "toy", encoding, output, models, level)
             reference = config["toy"]["reference"]
             if reference["enabled"]:
+                # Only the networks that see XAUG values: the others are the same networks as at the same
+                # overlap with the default conventions (same jets, same seeds), so they are not retrained.
+                xaug_models = tuple(m for m in models if m in reference["models"])
                 out[REFERENCE_TOY] = Sample(
                     REFERENCE_TOY,
                     "toy",
                     reference["xaug_encoding"],
                     reference["explained_output"],
+                    xaug_models,
                     reference["overlap"],
                 )
         else:
-            out[kind] = Sample(kind, kind, encoding, output)
+            out[kind] = Sample(kind, kind, encoding, output, models)
     return out
 
 

@@ -68,7 +68,7 @@ def metrics_files(wildcards):
     return expand(
         "results/{sample}/models/{model}/seed{seed}/metrics.json",
         sample=wildcards.sample,
-        model=config["models"],
+        model=SAMPLES[wildcards.sample].models,
         seed=config["training"]["seeds"],
     )
 
@@ -105,6 +105,20 @@ def training_args():
     return f"--threads {t['threads']} --accelerator {t['accelerator']}"
 
 
+def relevance_tables(samples):
+    """Every relevance table of the given samples (each with its own networks)."""
+    return [
+        path
+        for sample in samples
+        for path in expand(
+            "results/{sample}/tables/relevance_{model}_{method}.csv",
+            sample=sample,
+            model=SAMPLES[sample].models,
+            method=RULES,
+        )
+    ]
+
+
 def reference_pair():
     """The reference-conventions toy, and the default-conventions toy at the same overlap when it runs."""
     same_overlap = f"toy-overlap{config['toy']['reference']['overlap']}"
@@ -121,9 +135,7 @@ def all_targets():
             f"results/{sample}/tables/xaug_separation.csv",
             f"results/{sample}/plots/summary",
         ]
-        targets += expand(
-            "results/{sample}/tables/relevance_{model}_{method}.csv", sample=sample, model=config["models"], method=RULES
-        )
+        targets += relevance_tables([sample])
     if len(toy_overlap_samples(config)) > 1:
         targets.append("results/summary/toy_overlap_scan.csv")
     if REFERENCE_TOY in SAMPLES:

@@ -5,12 +5,7 @@
 rule toy_overlap_scan:
     input:
         performance=expand("results/{sample}/tables/performance.csv", sample=toy_overlap_samples(config)),
-        relevance=expand(
-            "results/{sample}/tables/relevance_{model}_{method}.csv",
-            sample=toy_overlap_samples(config),
-            model=config["models"],
-            method=RULES,
-        ),
+        relevance=relevance_tables(toy_overlap_samples(config)),
     output:
         csv=report(
             "results/summary/toy_overlap_scan.csv",
@@ -33,12 +28,7 @@ rule toy_overlap_scan:
 
 rule toy_reference_comparison:
     input:
-        expand(
-            "results/{sample}/tables/relevance_{model}_{method}.csv",
-            sample=reference_pair(),
-            model=config["models"],
-            method=RULES,
-        ),
+        relevance_tables(reference_pair()),
     output:
         csv=report(
             "results/summary/toy_reference_comparison.csv",

@@ -22,7 +22,7 @@ rule performance_table:
         ),
         gain_md="results/{sample}/tables/xaug_gain.md",
     params:
-        models=" ".join(config["models"]),
+        models=lambda wildcards: " ".join(SAMPLES[wildcards.sample].models),
         bootstrap=config["relevance"]["bootstrap"],
     log:
         "results/{sample}/logs/performance_table.log",
