@@ -1,4 +1,4 @@
-"""The toy sample follows SPEC §2: distributions, folding, conservation of momentum fractions."""
+"""The toy sample follows docs/physics.md "Toy sample": distributions, folding, conservation of momentum fractions."""
 
 from __future__ import annotations
 

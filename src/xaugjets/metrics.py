@@ -1,4 +1,4 @@
-"""Tagger performance figures (SPEC §8) from scores and labels, with optional event weights."""
+"""Tagger performance figures (docs/physics.md "Performance") from scores and labels, with optional event weights."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The toy two-prong jet sample of the study specification (SPEC §2), fully vectorized.
+"""The toy two-prong jet sample (docs/physics.md "Toy sample"), fully vectorized.
 
 Coordinates are in units of the image width: the image covers [-0.5, 0.5]², the leading subjet sits at
 the origin and the second subjet at (0, -θ).  The expert (XAUG) variables are the generator truth
@@ -38,7 +38,7 @@ OVERLAP_LEVELS = {
 
 
 def draw_theta_z(rng: np.random.Generator, n: int, signal: bool, overlap: int) -> tuple[np.ndarray, np.ndarray]:
-    """Subjet separation θ and momentum share z, folded as in SPEC §2.
+    """Subjet separation θ and momentum share z, folded as in docs/physics.md "Toy sample".
 
     Values below the folding range (a many-σ tail of the Gaussians) are folded by the same modulus.
     """
