@@ -404,3 +404,23 @@ def occlusion_table(paths: Sequence[str], n_resamples: int = 200, seed: int = 0)
         "errors": f"seed: std over seeds; stat: bootstrap over test jets ({n_resamples} resamples); err: both",
     }
     return table.reset_index(drop=True), metadata
+
+
+def relevance_rankings(paths: Sequence[str]) -> list[pd.Series]:
+    """Per seed: each feature's mean normalized relevance over the explained jets."""
+    out = []
+    for path in paths:
+        arrays, attrs = read_h5(path, ("features",))
+        out.append(pd.Series(arrays["features"].mean(axis=0), index=attrs["summary"]["feature_names"]))
+    return out
+
+
+def occlusion_rankings(paths: Sequence[str]) -> list[pd.Series]:
+    """Per seed: each feature's ΔAUC with the zero mask (the mask that matches the other methods' baseline)."""
+    out = []
+    for path in paths:
+        arrays, attrs = read_h5(path, ("logit", "masked_logits", "label", "weight"))
+        zero = [i for i, (_, mask) in enumerate(attrs["variants"]) if mask == "zero"]
+        delta = delta_auc_one(arrays["label"], arrays["weight"], arrays["logit"], arrays["masked_logits"][zero])
+        out.append(pd.Series(delta, index=[attrs["variants"][i][0] for i in zero]))
+    return out

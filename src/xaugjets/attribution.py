@@ -36,21 +36,32 @@ from . import relevance
 from .models import TaggerNet
 
 Batch = tuple[torch.Tensor, ...]
+IG_QUADRATURES = ("gausslegendre", "riemann_trapezoid", "riemann_middle", "riemann_left", "riemann_right")
 
 
 @dataclass(frozen=True)
 class MethodSettings:
-    """Knobs of the methods: IG path steps, Shapley permutations (and their seed), jets per batch."""
+    """Knobs of the methods: IG path points and quadrature, Shapley permutations and their seed, jets per batch.
+
+    IG on a ReLU network integrates a piecewise-constant gradient, so its completeness error falls only as
+    1/ig_steps (~10% at 32 steps on an untrained CNN, ~1e-3 at a few thousand): log ΣR against f(x) − f(0)
+    (``relevance.conservation``) when it matters.  ``ig_method`` is captum's ("gausslegendre", or
+    "riemann_trapezoid", cheaper to set up for thousands of steps).  Shapley permutations restart from
+    ``shapley_seed`` in every batch, so every jet sees the same permutations whatever the batch size.
+    """
 
     ig_steps: int = 32
     shapley_samples: int = 25
     batch_size: int = 256
     shapley_seed: int = 0
+    ig_method: str = "gausslegendre"
 
     def __post_init__(self) -> None:
         for key in ("ig_steps", "shapley_samples", "batch_size"):
             if getattr(self, key) < 1:
                 raise ValueError(f"MethodSettings.{key} must be >= 1, got {getattr(self, key)}")
+        if self.ig_method not in IG_QUADRATURES:
+            raise ValueError(f"MethodSettings.ig_method must be one of {list(IG_QUADRATURES)}, got {self.ig_method!r}")
 
 
 class AttributionMethod(Protocol):
@@ -78,15 +89,24 @@ def _zeros(batch: Batch) -> Batch:
     return tuple(torch.zeros_like(t) for t in batch)
 
 
+def _with_grad(batch: Batch) -> Batch:
+    return tuple(t.detach().requires_grad_(True) for t in batch)
+
+
 def _integrated_gradients(net: nn.Module, batch: Batch, settings: MethodSettings) -> Batch:
-    # One path step per forward pass (internal_batch_size = jets), so memory stays that of one plain pass.
+    # Path points go through the network batch_size at a time (at least one point per jet), so memory
+    # stays that of one plain pass of batch_size jets.
     return IntegratedGradients(net).attribute(
-        batch, baselines=_zeros(batch), n_steps=settings.ig_steps, internal_batch_size=len(batch[0])
+        _with_grad(batch),
+        baselines=_zeros(batch),
+        n_steps=settings.ig_steps,
+        method=settings.ig_method,
+        internal_batch_size=max(settings.batch_size, len(batch[0])),
     )
 
 
 def _gradient_x_input(net: nn.Module, batch: Batch, settings: MethodSettings) -> Batch:
-    return InputXGradient(net).attribute(batch)
+    return InputXGradient(net).attribute(_with_grad(batch))
 
 
 @contextmanager
@@ -111,28 +131,31 @@ def _pool_inputs_copied(net: nn.Module) -> Iterator[None]:
 def _deeplift(net: nn.Module, batch: Batch, settings: MethodSettings) -> Batch:
     with _pool_inputs_copied(net), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
-        return DeepLift(net).attribute(batch, baselines=_zeros(batch))
+        return DeepLift(net).attribute(_with_grad(batch), baselines=_zeros(batch))
 
 
 def _xaug_function(net: nn.Module, batch: Batch) -> tuple[Callable[..., torch.Tensor], tuple[torch.Tensor, ...]]:
-    """The network as a function of its XAUG input alone, and the fixed other inputs it takes as extra args.
+    """The network as a function of its XAUG input alone, and the fixed tensors it takes as extra args.
 
-    For a :class:`TaggerNet` the feature extractor runs once per batch and only the dense head is evaluated
-    per Shapley perturbation (the same function, ~100× cheaper for the CNNs); any other module is called
-    whole with the XAUG tensor put back in last place.
+    For a :class:`TaggerNet` (in eval mode) the feature extractor and the flattened features' share of the
+    first dense layer, W_flat·features + b, run once per batch; each Shapley perturbation then costs only
+    W_xaug·xaug and the rest of the head (the same function, ~30× cheaper for the CNNs).  Any other module
+    is called whole, with the XAUG tensor put back in last place.
     """
-    if isinstance(net, TaggerNet):
-        parts: list[torch.Tensor] = []
-        if net.extractor is not None:
-            with torch.no_grad():
-                features = net.extractor(batch[0])
-            parts.append(features.reshape(features.shape[0], -1))
+    if isinstance(net, TaggerNet) and isinstance(net.head[0], nn.Linear):
+        first, rest = net.head[0], net.head[1:]
+        n_flat = first.in_features - batch[-1].shape[1]
+        with torch.no_grad():
+            if net.extractor is None:
+                fixed = first.bias.expand(len(batch[-1]), -1)
+            else:
+                features = net.extractor(batch[0]).reshape(len(batch[0]), -1)
+                fixed = nn.functional.linear(features, first.weight[:, :n_flat], first.bias)
 
-        def head(xaug: torch.Tensor, *fixed: torch.Tensor) -> torch.Tensor:
-            joined = torch.cat([*fixed, xaug], dim=1) if fixed else xaug
-            return net.head(net.head_dropout(joined)).squeeze(-1)
+        def head(xaug: torch.Tensor, fixed: torch.Tensor) -> torch.Tensor:
+            return rest(fixed + xaug @ first.weight[:, n_flat:].T).squeeze(-1)
 
-        return head, tuple(parts)
+        return head, (fixed,)
     return (lambda xaug, *fixed: net(*fixed, xaug)), tuple(batch[:-1])
 
 

@@ -1,7 +1,7 @@
 """Command-line entry points, one sub-command per workflow stage.
 
-Snakemake rules call these through ``scripts/<stage>.py``; they work the same by hand, e.g.
-``python scripts/train.py --dataset results/toy/dataset.h5 --model cnn2d --seed 1 --outdir /tmp/m``.
+The Snakemake rules call these (``python -m xaugjets <stage>``); they work the same by hand, e.g.
+``python -m xaugjets train --dataset results/toy-overlap1/dataset.h5 --model cnn2d --seed 1 --outdir /tmp/m``.
 """
 
 from __future__ import annotations
@@ -127,10 +127,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_explain(args: argparse.Namespace) -> None:
     """Every LRP rule and the occlusion scan for one trained network, in one process: one file each."""
     from . import io
+    from .activations import activation_patterns
     from .datasets import read_dataset, select_split
-    from .models import load_model
+    from .explain import ExplainSettings, run_method
+    from .models import input_tensors, load_model
     from .occlusion import occlusion_logits, training_means
-    from .relevance import ExplainSettings, run_relevance
     from .runtime import pin_threads, resolve_device
 
     pin_threads(args.threads)
@@ -140,9 +141,9 @@ def cmd_explain(args: argparse.Namespace) -> None:
     everything, attrs = read_dataset(args.dataset)
     arrays = select_split(everything, "test", settings.max_events)
     outdir = Path(args.outdir)
-    for rule in settings.rules:
+    for rule in settings.names:
         start = time.perf_counter()
-        out, summary = run_relevance(net, arrays, attrs, rule, settings, device)
+        out, summary = run_method(net, arrays, attrs, rule, settings, device)
         summary["seconds"] = time.perf_counter() - start
         summary["device"] = device.type
         io.write_h5(outdir / f"{rule}.h5", out, {"summary": summary})
@@ -157,6 +158,9 @@ def cmd_explain(args: argparse.Namespace) -> None:
         {"variants": [[feature, mask] for feature, mask, _, _ in found]},
     )
     _log(f"occlusion: {len(found)} masked variants in {time.perf_counter() - start:.1f} s")
+    patterns = activation_patterns(net, input_tensors(arrays, net.inputs), arrays["label"])
+    with io.atomic_path(outdir / "activations.csv") as tmp:
+        patterns.to_csv(tmp, index=False, float_format="%.6g")
 
 
 def cmd_relevance_summary(args: argparse.Namespace) -> None:
@@ -173,11 +177,12 @@ def cmd_relevance_summary(args: argparse.Namespace) -> None:
     occlusion, metadata = occlusion_table([str(Path(run) / "occlusion.h5") for run in args.runs], args.bootstrap)
     title = f"{args.sample}: {args.model}, occlusion"
     write_table(occlusion, Path(args.tables) / f"occlusion_{args.model}", title, metadata)
+    _cross_checks(args)
     data = None
-    for rule in args.rules:
+    for rule in (*args.rules, *args.methods):
         paths = [str(Path(run) / f"{rule}.h5") for run in args.runs]
         table, metadata = relevance_table(paths, args.bootstrap)
-        title = f"{args.sample}: {args.model}, LRP rule {rule}"
+        title = f"{args.sample}: {args.model}, {'LRP rule' if rule in args.rules else 'method'} {rule}"
         base = Path(args.tables) / f"relevance_{args.model}_{rule}"
         write_table(table, base, title, metadata)
         _log(f"{title} (conservation median {metadata['conservation_median']:.3g})\n{table.to_string()}")
@@ -205,6 +210,28 @@ def cmd_relevance_summary(args: argparse.Namespace) -> None:
                 plots.relevance_scatter(values[:, :3], relevance[:, :3], labels, top[:3], title, out / "xaug_scatter")
 
 
+def _cross_checks(args: argparse.Namespace) -> None:
+    """Agreement between every pair of explanation methods and the activation patterns of one model."""
+    import pandas as pd
+
+    from . import plots
+    from .aggregation import occlusion_rankings, relevance_rankings, write_table
+    from .crosscheck import activation_summary, method_agreement
+
+    methods = (*args.rules, *args.methods)
+    rankings = {m: relevance_rankings([str(Path(run) / f"{m}.h5") for run in args.runs]) for m in methods}
+    rankings["occlusion"] = occlusion_rankings([str(Path(run) / "occlusion.h5") for run in args.runs])
+    pairs, ranks = method_agreement(rankings)
+    base = Path(args.tables) / f"agreement_{args.model}"
+    write_table(pairs, base, f"{args.sample}: {args.model}, rank agreement between methods")
+    write_table(ranks, Path(args.tables) / f"feature_ranks_{args.model}", f"{args.sample}: {args.model}, ranks")
+    plots.agreement_heatmap(pairs, f"{args.sample}: {args.model}", Path(args.plots) / f"agreement_{args.model}")
+    patterns = [pd.read_csv(Path(run) / "activations.csv") for run in args.runs]
+    rna, sparse = activation_summary(patterns)
+    write_table(sparse, Path(args.tables) / f"activations_{args.model}", f"{args.sample}: {args.model}, sparsity")
+    plots.activation_patterns(rna, f"{args.sample}: {args.model}", Path(args.plots) / f"activations_{args.model}")
+
+
 def cmd_performance(args: argparse.Namespace) -> None:
     from .aggregation import bootstrap_runs, load_runs, performance_table, write_table, xaug_gain_table
 
@@ -218,6 +245,28 @@ def cmd_performance(args: argparse.Namespace) -> None:
     ):
         write_table(table, Path(base).with_suffix(""), title, {"test jets": n_test, "errors": errors})
         _log(table.to_string())
+
+
+def cmd_decision_ordering(args: argparse.Namespace) -> None:
+    """ADO between every pair of networks and between each network and each expert variable."""
+    from . import plots
+    from .aggregation import load_runs, write_table
+    from .crosscheck import ado_table
+    from .datasets import read_dataset
+
+    runs = load_runs(args.inputs)
+    scores: dict[str, list[np.ndarray]] = {}
+    for run in sorted(runs, key=lambda r: r.seed):
+        scores.setdefault(run.model, []).append(run.scores["logit"].to_numpy())
+    test, attrs = read_dataset(args.dataset, "test")
+    labels = runs[0].scores["label"].to_numpy()
+    if not np.array_equal(test["label"], labels):
+        raise ValueError(f"{args.dataset}: test jets differ from the training runs' scores")
+    variables = {name: test["xaug"][:, k].astype(np.float64) for k, name in enumerate(attrs["xaug_names"])}
+    table = ado_table(scores, labels, variables)
+    write_table(table, Path(args.csv).with_suffix(""), "Average decision ordering on the test jets")
+    plots.ado_heatmap(table, list(scores), Path(args.plot).with_suffix(""))
+    _log(table.to_string())
 
 
 def cmd_overlap_scan(args: argparse.Namespace) -> None:
@@ -310,7 +359,7 @@ def _settings_flags(p: argparse.ArgumentParser, section: str, keys: tuple[str, .
         flag = "--" + key.replace("_", "-")
         if spec.get("type") == "array":
             item = spec["items"]
-            p.add_argument(flag, nargs="+", type=kinds[item["type"]], default=spec["default"], choices=item.get("enum"))
+            p.add_argument(flag, nargs="*", type=kinds[item["type"]], default=spec["default"], choices=item.get("enum"))
         else:
             p.add_argument(
                 flag,
@@ -386,7 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("explain", cmd_explain, "Run every LRP rule on the test split for one trained network.")
     p.add_argument("--dataset", required=True)
     p.add_argument("--model-file", required=True)
-    _settings_flags(p, "relevance", ("rules", "epsilon", "gamma", "explained_output", "max_events", "batch_size"))
+    _settings_flags(p, "relevance", ("rules", "methods", "epsilon", "gamma", "ig_steps", "shapley_samples"))
+    _settings_flags(p, "relevance", ("explained_output", "max_events", "batch_size"))
     p.add_argument("--outdir", required=True, help="one {rule}.h5 per rule is written here")
     _common_runtime(p)
 
@@ -396,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Mean normalized relevance tables over seeds (CSV + Markdown) and their plots, for every rule.",
     )
     p.add_argument("runs", nargs="+", help="explanation folders of one model, one per seed")
-    _settings_flags(p, "relevance", ("rules", "bootstrap"))
+    _settings_flags(p, "relevance", ("rules", "methods", "bootstrap"))
     p.add_argument("--dataset", required=True, help="for the mean images per class")
     p.add_argument("--sample", required=True)
     p.add_argument("--model", required=True)
@@ -412,6 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", required=True)
     p.add_argument("--gain-csv", required=True)
     p.add_argument("--gain-markdown", required=True)
+
+    p = add("decision-ordering", cmd_decision_ordering, "ADO between networks and expert variables.")
+    p.add_argument("inputs", nargs="+", help="metrics.json files (scores.csv is read beside each)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--csv", required=True)
+    p.add_argument("--markdown", required=True)
+    p.add_argument("--plot", required=True)
 
     p = add("overlap-scan", cmd_overlap_scan, "Toy performance and relevance against the overlap level.")
     p.add_argument("--performance", nargs="+", required=True, help="results/{sample}/tables/performance.csv")

@@ -249,3 +249,69 @@ def variable_distributions(
         ax.set_visible(False)
     axes.flat[0].legend(frameon=False, fontsize="x-small")
     save(fig, base)
+
+
+def agreement_heatmap(pairs: pd.DataFrame, title: str, base: str | Path) -> None:
+    """Spearman ρ between the feature rankings of every pair of explanation methods (mean over seeds)."""
+    methods = list(dict.fromkeys([*pairs["method_a"], *pairs["method_b"]]))
+    matrix = np.eye(len(methods))
+    index = {m: i for i, m in enumerate(methods)}
+    for _, row in pairs.iterrows():
+        i, j = index[row["method_a"]], index[row["method_b"]]
+        matrix[i, j] = matrix[j, i] = row["spearman"]
+    fig, ax = plt.subplots(figsize=(0.55 * len(methods) + 2.5, 0.55 * len(methods) + 1.8))
+    image = ax.imshow(matrix, cmap="RdBu_r", vmin=-1, vmax=1)
+    for i in range(len(methods)):
+        for j in range(len(methods)):
+            ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=6)
+    ax.set_xticks(range(len(methods)), methods, rotation=60, ha="right")
+    ax.set_yticks(range(len(methods)), methods)
+    fig.colorbar(image, ax=ax, label="Spearman ρ of feature rankings")
+    ax.set_title(title)
+    save(fig, base)
+
+
+def activation_patterns(rna: pd.DataFrame, title: str, base: str | Path) -> None:
+    """Relative neural activity per node of each layer, signal and background, mean over seeds."""
+    layers = list(dict.fromkeys(rna.sort_values("depth")["layer"]))
+    fig, axes = plt.subplots(len(layers), 1, figsize=(6.0, 1.3 * len(layers) + 0.8), squeeze=False)
+    for ax, layer in zip(axes[:, 0], layers, strict=True):
+        sub = rna[rna["layer"] == layer]
+        for label in (1, 0):
+            cls = sub[sub["class"] == label].sort_values("node")
+            ax.plot(
+                cls["node"], cls["mean"], marker=".", ms=3, lw=0.6, color=CLASS_COLORS[label], label=CLASS_NAMES[label]
+            )
+        ax.axhline(0.2, color="0.6", lw=0.6, ls="--")
+        ax.set_ylabel(layer, fontsize=7)
+        ax.set_ylim(0, 1.05)
+    axes[-1, 0].set_xlabel("node")
+    axes[0, 0].legend(frameon=False, fontsize="small")
+    fig.suptitle(f"{title}: relative neural activity")
+    save(fig, base)
+
+
+def ado_heatmap(table: pd.DataFrame, models: Sequence[str], base: str | Path, top: int = 12) -> None:
+    """ADO of each network with every other network and with its most similar expert variables."""
+    variables = table[~table["b"].isin(models)]
+    best = variables.groupby("b")["ado"].max().sort_values(ascending=False).index[:top]
+    columns = [*models, *best]
+    matrix = np.full((len(models), len(columns)), np.nan)
+    for _, row in table.iterrows():
+        if row["b"] in columns:
+            i, j = models.index(row["a"]), columns.index(row["b"])
+            matrix[i, j] = row["ado"]
+            if row["b"] in models:
+                matrix[models.index(row["b"]), models.index(row["a"])] = row["ado"]
+    for i in range(len(models)):
+        matrix[i, i] = 1.0
+    fig, ax = plt.subplots(figsize=(0.6 * len(columns) + 2.5, 0.5 * len(models) + 2.2))
+    image = ax.imshow(matrix, cmap="viridis", vmin=0.5, vmax=1.0)
+    for i in range(len(models)):
+        for j in range(len(columns)):
+            ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=6, color="w")
+    ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right")
+    ax.set_yticks(range(len(models)), models)
+    fig.colorbar(image, ax=ax, label="average decision ordering")
+    ax.set_title("ADO: networks vs networks and the most similar expert variables")
+    save(fig, base)

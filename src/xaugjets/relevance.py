@@ -28,7 +28,6 @@ relevances (profiles) differ for background-like jets.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -39,7 +38,7 @@ from captum.attr._utils.lrp_rules import EpsilonRule, PropagationRule
 from torch import nn
 
 from .datasets import MASK_FEATURE
-from .models import TaggerNet, input_tensors
+from .models import TaggerNet
 
 LRP0_EPSILON = 1e-9
 EXPLAINED_OUTPUTS = ("signal", "predicted")
@@ -206,74 +205,3 @@ def feature_relevances(
             columns.append(np.abs(r))
             names += list(xaug_names)
     return np.concatenate(columns, axis=1).astype(np.float32), names, normalized
-
-
-@dataclass(frozen=True)
-class ExplainSettings:
-    """One explanation job: which rules, their parameters, the explained output, how many test jets."""
-
-    rules: tuple[str, ...]
-    epsilon: float
-    gamma: float
-    explained_output: str
-    max_events: int
-    batch_size: int
-
-    @classmethod
-    def from_config(cls, section: dict, explained_output: str) -> ExplainSettings:
-        return cls(
-            rules=tuple(section["rules"]),
-            epsilon=section["epsilon"],
-            gamma=section["gamma"],
-            explained_output=explained_output,
-            max_events=section["max_events"],
-            batch_size=section["batch_size"],
-        )
-
-
-def run_relevance(
-    net: TaggerNet, arrays: dict, attrs: dict, rule: str, settings: ExplainSettings, device: torch.device
-) -> tuple[dict[str, np.ndarray], dict]:
-    """Explain ``arrays`` (one split of a dataset) with one rule and summarize per event."""
-    inputs = input_tensors(arrays, net.inputs)
-    params = RuleParameters(settings.epsilon, settings.gamma)
-    relevances, logits = explain(net, inputs, rule, params, settings.explained_output, settings.batch_size, device)
-    particle_features = attrs["particle_scaling"]["features"]
-    features, names, normalized = feature_relevances(relevances, net.inputs, attrs["xaug_inputs"], particle_features)
-    deviation = conservation(relevances, explained_values(logits, settings.explained_output))
-    out = {
-        "features": features,
-        "label": arrays["label"],
-        "logit": logits.astype(np.float32),
-        "conservation": deviation.astype(np.float32),
-        "xaug": arrays["xaug_scaled"],
-    }
-    if "xaug" in net.inputs:
-        out["xaug_relevance"] = normalized[-1].astype(np.float32)
-    if "image" in net.inputs:
-        image = normalized[0][:, 0]
-        out["mean_image_relevance"] = np.stack([image[arrays["label"] == c].mean(axis=0) for c in (0, 1)])
-    summary = {
-        "feature_names": names,
-        "method": "LRP",
-        "rule": rule,
-        "rule_description": RULES[rule][2],
-        "pooling": POOLING_RULE,
-        "epsilon": settings.epsilon,
-        "gamma": settings.gamma,
-        "explained_output": "signal logit f" if settings.explained_output == "signal" else "predicted class sign(f)·f",
-        "xaug_encoding": attrs.get("xaug_encoding", "minmax"),
-        "normalization": "per jet by the largest |R| over all inputs; |R| summed per feature",
-        "model": net.name,
-        "xaug_inputs": attrs["xaug_inputs"],
-        "n_events": len(logits),
-        "conservation_median": float(np.median(deviation)),
-        "conservation_max": float(deviation.max()),
-    }
-    print(
-        f"{net.name} {rule}: {len(logits)} events; |ΣR − explained output| / |explained output|: "
-        f"median {summary['conservation_median']:.3g}, max {summary['conservation_max']:.3g}",
-        file=sys.stderr,
-        flush=True,
-    )
-    return out, summary

@@ -19,7 +19,8 @@ except ConfigError as err:
 
 SAMPLES = samples(config)
 TOY_SAMPLES = [name for name, s in SAMPLES.items() if s.kind == "toy"]
-RULES = config["relevance"]["rules"]
+# Explanation methods: LRP rules and the other attribution methods, one table each.
+RULES = [*config["relevance"]["rules"], *config["relevance"]["methods"]]
 TOY_PROCESSES = ("signal", "background")
 
 
@@ -134,6 +135,7 @@ def all_targets():
             f"results/{sample}/tables/xaug_gain.csv",
             f"results/{sample}/tables/xaug_separation.csv",
             f"results/{sample}/plots/summary",
+            f"results/{sample}/tables/ado.csv",
         ]
         targets += relevance_tables([sample])
     if len(toy_overlap_samples(config)) > 1:

@@ -9,9 +9,13 @@ rule explain:
     output:
         relevance=expand("results/{{sample}}/relevance/{{model}}/seed{{seed}}/{method}.h5", method=RULES),
         occlusion="results/{sample}/relevance/{model}/seed{seed}/occlusion.h5",
+        activations="results/{sample}/relevance/{model}/seed{seed}/activations.csv",
     params:
         outdir=subpath(output.occlusion, parent=True),
-        rules=" ".join(RULES),
+        rules=" ".join(config["relevance"]["rules"]),
+        methods=" ".join(config["relevance"]["methods"]),
+        ig_steps=config["relevance"]["ig_steps"],
+        shapley_samples=config["relevance"]["shapley_samples"],
         epsilon=config["relevance"]["epsilon"],
         gamma=config["relevance"]["gamma"],
         explained=lambda wildcards: SAMPLES[wildcards.sample].explained_output,
@@ -30,7 +34,8 @@ rule explain:
         mem_mb=4000,
     shell:
         "python -m xaugjets explain --dataset {input.dataset} --model-file {input.model} "
-        "--rules {params.rules} --epsilon {params.epsilon} --gamma {params.gamma} "
+        "--rules {params.rules} --methods {params.methods} --epsilon {params.epsilon} --gamma {params.gamma} "
+        "--ig-steps {params.ig_steps} --shapley-samples {params.shapley_samples} "
         "--explained-output {params.explained} --max-events {params.events} --batch-size {params.batch} "
         "{params.runtime} --outdir {params.outdir} > {log} 2>&1"
 
@@ -59,6 +64,37 @@ rule relevance_summary:
             labels={"model": "{model}"},
         ),
         occlusion_md="results/{sample}/tables/occlusion_{model}.md",
+        agreement=report(
+            "results/{sample}/tables/agreement_{model}.csv",
+            caption="../report/agreement.rst",
+            category="{sample}",
+            subcategory="Method agreement",
+            labels={"model": "{model}", "table": "rank correlations"},
+        ),
+        feature_ranks=report(
+            "results/{sample}/tables/feature_ranks_{model}.csv",
+            caption="../report/agreement.rst",
+            category="{sample}",
+            subcategory="Method agreement",
+            labels={"model": "{model}", "table": "ranks per method"},
+        ),
+        activations=report(
+            "results/{sample}/tables/activations_{model}.csv",
+            caption="../report/activations.rst",
+            category="{sample}",
+            subcategory="Activation patterns",
+            labels={"model": "{model}", "table": "sparsity"},
+        ),
+        cross_check_plots=[
+            report(
+                f"results/{{sample}}/plots/relevance/{name}_{{model}}.png",
+                caption=f"../report/{name}.rst",
+                category="{sample}",
+                subcategory="Method agreement" if name == "agreement" else "Activation patterns",
+                labels={"model": "{model}", "figure": name},
+            )
+            for name in ("agreement", "activations")
+        ],
         plots=[
             report(
                 directory(f"results/{{sample}}/plots/relevance/{{model}}_{method}"),
@@ -72,7 +108,8 @@ rule relevance_summary:
         ],
     params:
         runs=seed_dirs("relevance"),
-        rules=" ".join(RULES),
+        rules=" ".join(config["relevance"]["rules"]),
+        methods=" ".join(config["relevance"]["methods"]),
         bootstrap=config["relevance"]["bootstrap"],
         tables=lambda wildcards, output: Path(output.csv[0]).parent,
         plots=lambda wildcards, output: Path(output.plots[0]).parent,
@@ -83,7 +120,8 @@ rule relevance_summary:
     conda:
         "../../envs/xaugjets.yaml"
     shell:
-        "python -m xaugjets relevance-summary {params.runs} --rules {params.rules} --dataset {input.dataset} "
+        "python -m xaugjets relevance-summary {params.runs} --rules {params.rules} --methods {params.methods} "
+        "--dataset {input.dataset} "
         "--sample {wildcards.sample} --model {wildcards.model} --bootstrap {params.bootstrap} "
         "--tables {params.tables} --plots {params.plots} "
         "> {log} 2>&1"

@@ -83,3 +83,34 @@ rule expert_separation:
         "../../envs/xaugjets.yaml"
     shell:
         "python -m xaugjets expert-separation {input} --csv {output.csv} --markdown {output.md} > {log} 2>&1"
+
+
+rule decision_ordering:
+    input:
+        metrics=metrics_files,
+        dataset="results/{sample}/dataset.h5",
+    output:
+        csv=report(
+            "results/{sample}/tables/ado.csv",
+            caption="../report/ado.rst",
+            category="{sample}",
+            subcategory="Decision ordering",
+            labels={"table": "ADO"},
+        ),
+        md="results/{sample}/tables/ado.md",
+        plot=report(
+            "results/{sample}/plots/ado.png",
+            caption="../report/ado.rst",
+            category="{sample}",
+            subcategory="Decision ordering",
+            labels={"figure": "ADO"},
+        ),
+    log:
+        "results/{sample}/logs/decision_ordering.log",
+    benchmark:
+        "results/{sample}/benchmarks/decision_ordering.tsv"
+    conda:
+        "../../envs/xaugjets.yaml"
+    shell:
+        "python -m xaugjets decision-ordering {input.metrics} --dataset {input.dataset} --csv {output.csv} "
+        "--markdown {output.md} --plot {output.plot} > {log} 2>&1"

@@ -1,0 +1,99 @@
+"""Explanations checked against each other and against the physics: method agreement, decision ordering,
+neuron activation patterns.
+
+- **Method agreement.** Every pair of methods (LRP rules, the captum methods, occlusion) ranks the same
+  features; Spearman's ρ and Kendall's τ (``scipy.stats``) between the two rankings, per training seed,
+  then mean ± spread over seeds.  The features whose rank differs most between methods are named.
+- **Decision ordering (ADO).** Between every pair of trained networks on the same test jets (per seed,
+  then averaged), and between each network and each single expert variable, with the variable's sign
+  chosen so that ADO ≥ ½ (:mod:`xaugjets.ado`).
+- **Activation patterns.** Relative neural activity per node, layer and class, averaged over seeds, and
+  the sparsity (fraction of nodes with RNA < 0.2) per layer and class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .ado import ado, best_sign
+
+
+def _spread(values: Sequence[float]) -> float:
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def method_agreement(rankings: Mapping[str, Sequence[pd.Series]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rank correlations between every pair of methods, and the features they disagree on.
+
+    ``rankings[method]`` holds one Series per seed (feature -> importance, larger = more important), seeds
+    in the same order for every method.  Only features every method scores are compared.  Returns the pair
+    table (method_a, method_b, spearman ± seed spread, kendall ± seed spread) and a per-feature table of
+    each method's mean rank with the spread of the ranks across methods.
+    """
+    methods = list(rankings)
+    common = sorted(set.intersection(*(set(s.index) for seeds in rankings.values() for s in seeds)))
+    rows = []
+    for a, b in combinations(methods, 2):
+        rho, tau = [], []
+        for sa, sb in zip(rankings[a], rankings[b], strict=True):
+            rho.append(stats.spearmanr(sa[common], sb[common]).statistic)
+            tau.append(stats.kendalltau(sa[common], sb[common]).statistic)
+        rows.append(
+            {
+                "method_a": a,
+                "method_b": b,
+                "spearman": float(np.nanmean(rho)),
+                "spearman_seed": _spread(rho),
+                "kendall": float(np.nanmean(tau)),
+                "kendall_seed": _spread(tau),
+                "n_features": len(common),
+                "n_seeds": len(rho),
+            }
+        )
+    ranks = pd.DataFrame(
+        {m: np.mean([s[common].rank(ascending=False) for s in seeds], axis=0) for m, seeds in rankings.items()},
+        index=common,
+    )
+    ranks["rank_spread"] = ranks[methods].std(axis=1, ddof=1) if len(methods) > 1 else 0.0
+    ranks = ranks.sort_values("rank_spread", ascending=False).rename_axis("feature").reset_index()
+    return pd.DataFrame(rows), ranks
+
+
+def ado_table(
+    scores: Mapping[str, Sequence[np.ndarray]], labels: np.ndarray, variables: Mapping[str, np.ndarray]
+) -> pd.DataFrame:
+    """ADO between every pair of networks (same seed, then mean ± spread) and of each network with each
+    single variable (sign chosen per variable so that the variable's AUC ≥ ½, i.e. it is a tagger)."""
+    rows = []
+    models = list(scores)
+    for a, b in combinations(models, 2):
+        values = [ado(sa, sb, labels) for sa, sb in zip(scores[a], scores[b], strict=True)]
+        rows.append({"a": a, "b": b, "ado": float(np.mean(values)), "ado_seed": _spread(values), "b_sign": 1})
+    for name, values in variables.items():
+        sign = best_sign(values, labels)
+        for model in models:
+            per_seed = [ado(s, sign * values, labels) for s in scores[model]]
+            rows.append(
+                {"a": model, "b": name, "ado": float(np.mean(per_seed)), "ado_seed": _spread(per_seed), "b_sign": sign}
+            )
+    return pd.DataFrame(rows)
+
+
+def activation_summary(patterns: Sequence[pd.DataFrame], threshold: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean RNA per (layer, node, class) over seeds, and sparsity per (layer, class) with its seed spread."""
+    from .activations import sparsity
+
+    stacked = pd.concat([p.assign(seed=i) for i, p in enumerate(patterns)])
+    rna = stacked.groupby(["depth", "layer", "node", "class"], as_index=False)["rna"].agg(["mean", "std"])
+    per_seed = pd.concat([sparsity(p, threshold).assign(seed=i) for i, p in enumerate(patterns)])
+    sparse = per_seed.groupby(["layer", "class"], as_index=False, sort=False).agg(
+        n_nodes=("n_nodes", "first"), sparsity=("sparsity", "mean"), sparsity_seed=("sparsity", _spread)
+    )
+    return rna, sparse
