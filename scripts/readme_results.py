@@ -21,6 +21,7 @@ from xaugjets.aggregation import to_markdown
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 HEADLINE_RULE = "presetA"
+CODE_PATHS = ("src", "workflow", "config", "Snakefile", "requirements.txt", "pyproject.toml")
 
 
 def _table(path: Path, columns: list[str] | None = None, digits: int = 3) -> str:
@@ -74,14 +75,15 @@ def run_summary(results: Path) -> str:
 
 def render(results: Path) -> str:
     parts = [BEGIN, ""]
-    # The last commit that changed anything but the README: the code that produced these numbers.
+    # The last commit that changed what a run computes (code, rules, config): the one that produced these.
     commit = subprocess.run(
-        ["git", "log", "-1", "--format=%h", "--", ".", ":!README.md"], capture_output=True, text=True
+        ["git", "log", "-1", "--format=%h", "--", *CODE_PATHS], capture_output=True, text=True
     ).stdout.strip()
     provenance = next(results.glob("*/provenance.json"), None)
     config = json.loads(provenance.read_text())["config"] if provenance else {}
     parts.append(
-        f"Copied by `python scripts/readme_results.py` from `results/` of `make run` at commit `{commit}` "
+        f"Copied by `python scripts/readme_results.py` from `results/` of `make run` with the code and config "
+        f"of commit `{commit}` "
         f"(config hash `{json.loads(provenance.read_text())['config_hash'] if provenance else '?'}`). "
         "Each value is the mean over training seeds ± the combined error; the Markdown tables in "
         "`results/` also give the seed spread and the bootstrap (test-set) error separately."

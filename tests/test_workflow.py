@@ -31,6 +31,7 @@ def test_dry_run_default_study(tmp_path, profile):
     assert counts["toy_jets"] == 4 * 2 * 2
     assert counts["pythia_jets"] == 2 * 8
     assert counts["dataset"] == samples
+    assert counts["decision_ordering"] == samples
     assert counts["toy_overlap_scan"] == counts["toy_reference_comparison"] == counts["z_matching_table"] == 1
 
 
@@ -159,7 +160,7 @@ def test_paper_config_dry_run_with_slurm_profile(tmp_path):
     assert counts["train"] == networks * 10
     assert counts["explain"] == networks * 10
     assert counts["relevance_summary"] == networks
-    assert counts["total"] == 2000 + 200 + 230 + 230 + 23 + 5 * 5 + 4
+    assert counts["total"] == 2000 + 200 + 230 + 230 + 23 + 5 * 6 + 4
 
 
 @pytest.mark.slow
@@ -177,3 +178,21 @@ def test_overlap_scan_and_reference_comparison(study):
     assert (z["reference_conventions"] != z["default_conventions"]).all()
     matching = pd.read_csv(study / "results" / "pythia" / "tables" / "z_matching.csv")
     assert len(matching) == 2 and (matching.filter(like="fully_merged").to_numpy(dtype=float) > 0.3).all()
+
+
+@pytest.mark.slow
+def test_cross_checks_of_the_explanations(toy):
+    """Method agreement, occlusion, activation patterns and decision ordering for every network."""
+    for model in MODELS:
+        pairs = pd.read_csv(toy / "tables" / f"agreement_{model}.csv")
+        methods = set(pairs["method_a"]) | set(pairs["method_b"])
+        assert {"epsilon", "presetA", "integrated_gradients", "deeplift", "occlusion"} <= methods
+        assert pairs["spearman"].between(-1, 1).all() and (pairs["n_seeds"] == 2).all()
+        occlusion = pd.read_csv(toy / "tables" / f"occlusion_{model}.csv")
+        assert set(occlusion["mask"]) == {"zero", "mean"} and (occlusion["delta_auc_err"] >= 0).all()
+        sparsity = pd.read_csv(toy / "tables" / f"activations_{model}.csv")
+        assert sparsity["sparsity"].between(0, 1).all() and set(sparsity["class"]) == {0, 1}
+    ado = pd.read_csv(toy / "tables" / "ado.csv")
+    assert ado["ado"].between(0.5 - 1e-9, 1).sum() >= len(ado) - 5  # signs chosen so variables tag signal
+    theta = ado[(ado["a"] == "xaug_dnn") & (ado["b"] == "theta")]["ado"].item()
+    assert theta > 0.9  # at overlap 0, θ alone orders (almost) every pair as the network does

@@ -95,7 +95,8 @@ def relevance_table(paths: Sequence[str], n_resamples: int = 200, seed: int = 0)
             _with_errors(row, f"mean{suffix}", float(per_seed.mean()), _spread(per_seed), float(stat[c, k]))
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
-    keys = ("method", "rule", "rule_description", "pooling", "epsilon", "gamma", "explained_output")
+    keys = ("method", "rule", "rule_description", "pooling", "epsilon", "gamma", "ig_steps", "shapley_samples")
+    keys = (*keys, "explained_output", "conservation_of", "applicable")
     metadata = {key: summaries[0][key] for key in keys if key in summaries[0]}
     metadata |= {
         "model": summaries[0]["model"],
@@ -315,10 +316,10 @@ def overlap_scan_table(performance_paths: Sequence[str], relevance_paths: Sequen
 
 def _model_rule(path: str) -> tuple[str, str]:
     """relevance_{model}_{rule}.csv -> (model, rule); a model name may contain underscores, a rule may too."""
-    from .relevance import RULES
+    from .explain import ALL_METHODS
 
     stem = Path(path).stem.removeprefix("relevance_")
-    for rule in sorted(RULES, key=len, reverse=True):
+    for rule in sorted(ALL_METHODS, key=len, reverse=True):
         if stem.endswith(f"_{rule}"):
             return stem[: -len(rule) - 1], rule
     raise ValueError(f"{path}: no known rule at the end of the name")
@@ -327,6 +328,7 @@ def _model_rule(path: str) -> tuple[str, str]:
 # The reference study's toy result (Agarwal et al., JHEP 05 (2021) 208): raw XAUG inputs, the predicted
 # class explained, preset A with biases; z is the most relevant XAUG input, θ well below it.
 REFERENCE_TOY_RELEVANCE = {"z": "0.95-1.0", "theta": "≈ 0.4"}
+REFERENCE_RULES = ("z", "epsilon", "alpha1beta0", "presetA")  # the LRP rules the reference study used
 
 
 def reference_comparison_table(relevance_paths: Sequence[str]) -> tuple[pd.DataFrame, dict]:
@@ -347,7 +349,7 @@ def reference_comparison_table(relevance_paths: Sequence[str]) -> tuple[pd.DataF
                 "model": model,
                 "rule": rule,
                 "feature": feature,
-                "reference": REFERENCE_TOY_RELEVANCE.get(feature, ""),
+                "reference": REFERENCE_TOY_RELEVANCE.get(feature, "") if rule in REFERENCE_RULES else "",
             }
             for label, other in zip(("reference_conventions", "default_conventions"), samples, strict=False):
                 entry = tables[(other, model, rule)].loc[feature]

@@ -35,8 +35,11 @@ def method_agreement(rankings: Mapping[str, Sequence[pd.Series]]) -> tuple[pd.Da
     ``rankings[method]`` holds one Series per seed (feature -> importance, larger = more important), seeds
     in the same order for every method.  Only features every method scores are compared.  Returns the pair
     table (method_a, method_b, spearman ± seed spread, kendall ± seed spread) and a per-feature table of
-    each method's mean rank with the spread of the ranks across methods.
+    each method's mean rank with the spread of the ranks across methods.  Methods that give every feature
+    0 (not applicable to this network) are left out.
     """
+    # A method that scores nothing (Shapley values of a network without XAUG inputs) has no ranking.
+    rankings = {m: seeds for m, seeds in rankings.items() if any(np.any(s.to_numpy() != 0) for s in seeds)}
     methods = list(rankings)
     common = sorted(set.intersection(*(set(s.index) for seeds in rankings.values() for s in seeds)))
     rows = []

@@ -129,6 +129,11 @@ def run_method(
         "xaug_encoding": attrs.get("xaug_encoding", "minmax"),
         "normalization": "per jet by the largest |R| over all inputs; |R| summed per feature",
         "conservation_of": target_name,
+        **(
+            {"applicable": "no: the network has no XAUG input, every value is 0"}
+            if name == "shapley" and "xaug" not in net.inputs
+            else {}
+        ),
         "model": net.name,
         "xaug_inputs": attrs["xaug_inputs"],
         "n_events": len(logits),

@@ -259,7 +259,7 @@ def agreement_heatmap(pairs: pd.DataFrame, title: str, base: str | Path) -> None
     for _, row in pairs.iterrows():
         i, j = index[row["method_a"]], index[row["method_b"]]
         matrix[i, j] = matrix[j, i] = row["spearman"]
-    fig, ax = plt.subplots(figsize=(0.55 * len(methods) + 2.5, 0.55 * len(methods) + 1.8))
+    fig, ax = plt.subplots(figsize=(0.55 * len(methods) + 2.5, 0.55 * len(methods) + 1.8), layout="constrained")
     image = ax.imshow(matrix, cmap="RdBu_r", vmin=-1, vmax=1)
     for i in range(len(methods)):
         for j in range(len(methods)):
@@ -305,7 +305,7 @@ def ado_heatmap(table: pd.DataFrame, models: Sequence[str], base: str | Path, to
                 matrix[models.index(row["b"]), models.index(row["a"])] = row["ado"]
     for i in range(len(models)):
         matrix[i, i] = 1.0
-    fig, ax = plt.subplots(figsize=(0.6 * len(columns) + 2.5, 0.5 * len(models) + 2.2))
+    fig, ax = plt.subplots(figsize=(0.6 * len(columns) + 2.5, 0.5 * len(models) + 2.2), layout="constrained")
     image = ax.imshow(matrix, cmap="viridis", vmin=0.5, vmax=1.0)
     for i in range(len(models)):
         for j in range(len(columns)):
