@@ -196,3 +196,25 @@ def test_cross_checks_of_the_explanations(toy):
     assert ado["ado"].between(0.5 - 1e-9, 1).sum() >= len(ado) - 5  # signs chosen so variables tag signal
     theta = ado[(ado["a"] == "xaug_dnn") & (ado["b"] == "theta")]["ado"].item()
     assert theta > 0.9  # at overlap 0, θ alone orders (almost) every pair as the network does
+
+
+@pytest.mark.slow
+def test_readme_results_are_copied_from_the_tables(study, tmp_path):
+    """scripts/readme_results.py fills the README's results block from a run's tables, and --check sees it."""
+    import subprocess
+    import sys
+
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:begin -->\nold\n<!-- results:end -->\nrest\n")
+    script = str(REPO / "scripts" / "readme_results.py")
+    args = ["--results", str(study / "results"), "--readme", str(readme)]
+    subprocess.run([sys.executable, script, *args], check=True, cwd=REPO)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
+    perf = pd.read_csv(study / "results" / "pythia" / "tables" / "performance.csv").set_index("model")
+    assert f"{perf.loc['xaug_dnn', 'auc']:.4g}" in text  # the table's own number, not a typed one
+    assert "toy_overlap" not in text or "AUC against overlap" in text
+    check = subprocess.run([sys.executable, script, *args, "--check"], cwd=REPO)
+    assert check.returncode == 0
+    readme.write_text(text.replace(f"{perf.loc['xaug_dnn', 'auc']:.4g}", "0.123456"))
+    assert subprocess.run([sys.executable, script, *args, "--check"], cwd=REPO).returncode == 1

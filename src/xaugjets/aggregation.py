@@ -246,7 +246,13 @@ def _cell(table: pd.DataFrame, base: str, i: int, digits: int) -> str:
     seed, stat = table[f"{base}_seed"].iloc[i], table[f"{base}_stat"].iloc[i]
     if prefix:
         return f"> {value:.{digits}g} (bound: background exhausted)"
-    return f"{value:.{digits}g} ± {table[f'{base}_err'].iloc[i]:.2g} (seed {seed:.2g}, stat {stat:.2g})"
+    err = table[f"{base}_err"].iloc[i]
+    return f"{value:.{digits}g} ± {_error(err)} (seed {_error(seed)}, stat {_error(stat)})"
+
+
+def _error(value: float) -> str:
+    """Two significant digits; rounding noise of an exact result (a perfect AUC) prints as 0."""
+    return "0" if abs(value) < 1e-12 else f"{value:.2g}"
 
 
 def to_markdown(table: pd.DataFrame, digits: int = 4, metadata: dict | None = None) -> str:
