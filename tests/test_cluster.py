@@ -58,7 +58,7 @@ def test_study_through_real_slurm(study, tmp_path):
             "--latency-wait",
             "10",
             workdir=tmp_path / "run",
-            timeout=1500,
+            timeout=3600,
         )
     finally:
         cluster.__exit__(None, None, None)

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def snakemake(
-    *args: str, workdir: Path | None = None, check: bool = True, timeout: float = 1200
+    *args: str, workdir: Path | None = None, check: bool = True, timeout: float = 3600
 ) -> subprocess.CompletedProcess:
     """Run ``snakemake --snakefile <repo>/Snakefile ARGS`` (in ``workdir`` when given)."""
     env = dict(os.environ)
