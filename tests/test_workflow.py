@@ -187,7 +187,8 @@ def test_cross_checks_of_the_explanations(toy):
         pairs = pd.read_csv(toy / "tables" / f"agreement_{model}.csv")
         methods = set(pairs["method_a"]) | set(pairs["method_b"])
         assert {"epsilon", "presetA", "integrated_gradients", "deeplift", "occlusion"} <= methods
-        assert pairs["spearman"].between(-1, 1).all() and (pairs["n_seeds"] == 2).all()
+        # NaN: a ranking without ties to break is constant for that seed (undefined correlation), not an error
+        assert (pairs["spearman"].isna() | pairs["spearman"].between(-1, 1)).all() and (pairs["n_seeds"] == 2).all()
         occlusion = pd.read_csv(toy / "tables" / f"occlusion_{model}.csv")
         assert set(occlusion["mask"]) == {"zero", "mean"} and (occlusion["delta_auc_err"] >= 0).all()
         sparsity = pd.read_csv(toy / "tables" / f"activations_{model}.csv")
@@ -212,9 +213,9 @@ def test_readme_results_are_copied_from_the_tables(study, tmp_path):
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
     perf = pd.read_csv(study / "results" / "pythia" / "tables" / "performance.csv").set_index("model")
-    assert f"{perf.loc['xaug_dnn', 'auc']:.4g}" in text  # the table's own number, not a typed one
+    assert f"{perf.loc['xaug_dnn', 'auc']:.3g}" in text  # the table's own number, not a typed one
     assert "toy_overlap" not in text or "AUC against overlap" in text
     check = subprocess.run([sys.executable, script, *args, "--check"], cwd=REPO)
     assert check.returncode == 0
-    readme.write_text(text.replace(f"{perf.loc['xaug_dnn', 'auc']:.4g}", "0.123456"))
+    readme.write_text(text.replace(f"{perf.loc['xaug_dnn', 'auc']:.3g}", "0.123456"))
     assert subprocess.run([sys.executable, script, *args, "--check"], cwd=REPO).returncode == 1

@@ -123,7 +123,7 @@ def relevance_tables(samples):
 def reference_pair():
     """The reference-conventions toy, and the default-conventions toy at the same overlap when it runs."""
     same_overlap = f"toy-overlap{config['toy']['reference']['overlap']}"
-    return [REFERENCE_TOY] + ([same_overlap] if same_overlap in SAMPLES else [])
+    return [s for s in (REFERENCE_TOY, same_overlap) if s in SAMPLES] if REFERENCE_TOY in SAMPLES else []
 
 
 def all_targets():
