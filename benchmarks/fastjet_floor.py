@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--seed", type=int, default=4242)
     args = parser.parse_args()
-    pythia = make_pythia(GeneratorSettings(process=args.process, seed=args.seed))
+    pythia = make_pythia(GeneratorSettings.default(process=args.process, seed=args.seed))
     events = pythia.nextBatch(args.events, "skip")
     particles = visible_particles(pythia, events)
     with tempfile.TemporaryDirectory() as scratch:

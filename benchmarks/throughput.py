@@ -41,8 +41,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=250)
     parser.add_argument("--seed", type=int, default=4242)
     args = parser.parse_args()
-    settings = GeneratorSettings(process=args.process, seed=args.seed)
-    jet_settings = jets.JetSettings()
+    settings = GeneratorSettings.default(process=args.process, seed=args.seed)
+    jet_settings = jets.JetSettings.default()
     bare_pythia, chain_pythia = make_pythia(settings), make_pythia(settings)
 
     bare = 0.0

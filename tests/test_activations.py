@@ -74,7 +74,7 @@ def test_silent_layer_has_zero_rna():
 @pytest.mark.parametrize("name", MODELS)
 def test_every_relu_of_the_study_networks(name):
     torch.manual_seed(0)
-    shapes = {"grid": 8, "n_particles": 8, "n_particle_features": 5, "n_xaug": 4}
+    shapes = {"grid": 8, "n_particles": 8, "n_particle_features": 5, "n_xaug": 4, "dropout": 0.2, "head_dropout": 0.0}
     net = build_model(name, **shapes)
     g = torch.Generator().manual_seed(1)
     make = {

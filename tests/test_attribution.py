@@ -11,8 +11,8 @@ from xaugjets import attribution, relevance
 from xaugjets.attribution import METHODS, MethodSettings
 from xaugjets.models import MODEL_INPUTS, MODELS, build_model
 
-SHAPES = {"grid": 16, "n_particles": 20, "n_particle_features": 5, "n_xaug": 4}
-FAST = MethodSettings(ig_steps=16, shapley_samples=3, batch_size=5)
+SHAPES = {"grid": 16, "n_particles": 20, "n_particle_features": 5, "n_xaug": 4, "dropout": 0.2, "head_dropout": 0.0}
+FAST = MethodSettings.default(ig_steps=16, shapley_samples=3, batch_size=5)
 
 
 def inputs_for(name: str, n: int = 8, seed: int = 0) -> tuple[torch.Tensor, ...]:
@@ -104,7 +104,7 @@ def test_integrated_gradients_complete_exactly_on_bias_free_networks(name):
     # path, so any quadrature is exact and ΣR = f(x) − f(0) = f(x) to rounding.
     net = zero_biases(model(name))
     x = inputs_for(name)
-    rel = METHODS["integrated_gradients"].attribute(net, x, "signal", MethodSettings(ig_steps=4))
+    rel = METHODS["integrated_gradients"].attribute(net, x, "signal", MethodSettings.default(ig_steps=4))
     expected = delta(net, x)
     assert np.abs(total(rel) - expected).max() < 1e-5 * np.abs(expected).max()
 
@@ -117,7 +117,7 @@ def test_integrated_gradients_completeness(name, steps):
     net = build_model(name, **{**SHAPES, "grid": 8}).eval()
     g = torch.Generator().manual_seed(1)
     x = (torch.rand(6, 1, 8, 8, generator=g), torch.rand(6, 4, generator=g) + 0.1)[-len(MODEL_INPUTS[name]) :]
-    settings = MethodSettings(ig_steps=steps, ig_method="riemann_trapezoid", batch_size=8192)
+    settings = MethodSettings.default(ig_steps=steps, ig_method="riemann_trapezoid", batch_size=8192)
     rel = METHODS["integrated_gradients"].attribute(net, x, "signal", settings)
     expected = delta(net, x)
     # Relative to the largest |f(x) − f(0)| of the batch: single jets of a random network can sit at ~0.
@@ -157,7 +157,7 @@ def test_deeplift_sums_to_delta_on_every_model(name):
 def test_shapley_recovers_the_terms_of_an_additive_function(with_image, samples):
     net = Additive(with_image)
     x = inputs_for("cnn2d_xaug" if with_image else "xaug_dnn", n=7)
-    rel = METHODS["shapley"].attribute(net, x, "signal", MethodSettings(shapley_samples=samples, batch_size=4))
+    rel = METHODS["shapley"].attribute(net, x, "signal", MethodSettings.default(shapley_samples=samples, batch_size=4))
     with torch.no_grad():
         expected = (net.terms(x[-1]) - net.terms(torch.zeros_like(x[-1]))).numpy()
     np.testing.assert_allclose(rel[-1], expected, rtol=1e-5, atol=1e-5)
@@ -219,7 +219,9 @@ def test_shapes_dtype_and_batch_independence(method, name):
     net = model(name)
     x = inputs_for(name, n=7)
     small = METHODS[method].attribute(net, x, "signal", FAST)
-    large = METHODS[method].attribute(net, x, "signal", MethodSettings(ig_steps=16, shapley_samples=3, batch_size=64))
+    large = METHODS[method].attribute(
+        net, x, "signal", MethodSettings.default(ig_steps=16, shapley_samples=3, batch_size=64)
+    )
     for r, big, t in zip(small, large, x, strict=True):
         assert r.shape == tuple(t.shape) and r.dtype == np.float32 and np.isfinite(r).all()
         np.testing.assert_allclose(r, big, rtol=1e-4, atol=1e-6 * max(np.abs(big).max(), 1e-12))
@@ -231,7 +233,7 @@ def test_lrp_method_shares_the_signature():
     params = relevance.RuleParameters(epsilon=0.1, gamma=2.0)
     lrp = attribution.lrp_method("epsilon", params)
     ours = lrp.attribute(net, x, "predicted", FAST)
-    theirs, _ = relevance.explain(net, x, "epsilon", params, "predicted")
+    theirs, _ = relevance.explain(net, x, "epsilon", params, "predicted", FAST.batch_size)
     for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     assert "LRP" in lrp.description
@@ -248,6 +250,6 @@ def test_descriptions_and_errors():
     with pytest.raises(ValueError, match="unknown LRP rule"):
         attribution.lrp_method("beta", relevance.RuleParameters(0.1, 2.0))
     with pytest.raises(ValueError, match="ig_steps"):
-        MethodSettings(ig_steps=0)
+        MethodSettings.default(ig_steps=0)
     with pytest.raises(ValueError, match="ig_method"):
-        MethodSettings(ig_method="simpson")
+        MethodSettings.default(ig_method="simpson")

@@ -10,12 +10,16 @@ from xaugjets import datasets, io, toy
 FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 
 
+TOY = {"grid": 16, "overlap": 0}
+SELECTION = {"n_sigma": 3, "windows": {}, "xaug_inputs": (), "xaug_encoding": "minmax"}
+
+
 def jets(n_sig=400, n_bkg=700):
-    return datasets.concatenate([toy.generate(n_sig, True, 1), toy.generate(n_bkg, False, 2)])
+    return datasets.concatenate([toy.generate(n_sig, True, 1, **TOY), toy.generate(n_bkg, False, 2, **TOY)])
 
 
 def test_balance_and_split_counts():
-    out, extra, _ = datasets.build_dataset(jets(), FRACTIONS, seed=3, n_sigma=3, windows={})
+    out, extra, _ = datasets.build_dataset(jets(), FRACTIONS, seed=3, **SELECTION)
     assert len(out) == 800
     for code, n in ((0, 240), (1, 80), (2, 80)):
         assert (out.label[extra["split"] == code] == 1).sum() == n
@@ -25,22 +29,22 @@ def test_balance_and_split_counts():
 
 
 def test_split_depends_only_on_data_seed():
-    a = datasets.build_dataset(jets(), FRACTIONS, seed=3, n_sigma=3, windows={})[1]["split"]
-    b = datasets.build_dataset(jets(), FRACTIONS, seed=3, n_sigma=3, windows={})[1]["split"]
-    c = datasets.build_dataset(jets(), FRACTIONS, seed=4, n_sigma=3, windows={})[1]["split"]
+    a = datasets.build_dataset(jets(), FRACTIONS, seed=3, **SELECTION)[1]["split"]
+    b = datasets.build_dataset(jets(), FRACTIONS, seed=3, **SELECTION)[1]["split"]
+    c = datasets.build_dataset(jets(), FRACTIONS, seed=4, **SELECTION)[1]["split"]
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
 def test_scaling_uses_training_split_only():
     base = jets()
-    _, extra, attrs = datasets.build_dataset(base, FRACTIONS, seed=3, n_sigma=3, windows={})
+    _, extra, attrs = datasets.build_dataset(base, FRACTIONS, seed=3, **SELECTION)
     # Blow up the test jets' raw values: the fitted scaling must not move.
     shifted = jets()
     test_rows = np.flatnonzero(extra["split"] == 2)
     kept, _ = datasets.balance_and_split(shifted.label, FRACTIONS, 3)
     shifted.xaug[kept[test_rows]] *= 100
-    _, extra2, attrs2 = datasets.build_dataset(shifted, FRACTIONS, seed=3, n_sigma=3, windows={})
+    _, extra2, attrs2 = datasets.build_dataset(shifted, FRACTIONS, seed=3, **SELECTION)
     assert attrs2["xaug_scaling"] == attrs["xaug_scaling"]
     train = extra["xaug_scaled"][extra["split"] == 0]
     assert train.min() == 0.0 and train.max() == 1.0
@@ -49,7 +53,7 @@ def test_scaling_uses_training_split_only():
 
 def test_clipping_at_n_sigma():
     x = np.r_[np.zeros(99), 1000.0][:, None]
-    scaling = datasets.XaugScaling.fit(x, ["v"], n_sigma=3)
+    scaling = datasets.XaugScaling.fit(x, ["v"], n_sigma=3, encoding="minmax")
     assert scaling.high[0] == pytest.approx(3 * x.std() + x.mean())
 
 
@@ -61,10 +65,10 @@ def test_windows_count_rejections():
 
 
 def test_xaug_input_subset_and_unknown_variable():
-    _, extra, attrs = datasets.build_dataset(jets(), FRACTIONS, 3, 3, {}, xaug_inputs=["theta"])
+    _, extra, attrs = datasets.build_dataset(jets(), FRACTIONS, 3, 3, {}, xaug_inputs=["theta"], xaug_encoding="minmax")
     assert extra["xaug_scaled"].shape[1] == 1 and attrs["xaug_inputs"] == ["theta"]
     with pytest.raises(KeyError, match="tau21"):
-        datasets.build_dataset(jets(), FRACTIONS, 3, 3, {}, xaug_inputs=["tau21"])
+        datasets.build_dataset(jets(), FRACTIONS, 3, 3, {}, xaug_inputs=["tau21"], xaug_encoding="minmax")
 
 
 def test_padding_is_zero_with_mask_feature():
@@ -77,7 +81,7 @@ def test_padding_is_zero_with_mask_feature():
 
 
 def test_round_trip_and_corrupt_file(tmp_path):
-    sample = toy.generate(20, True, 1)
+    sample = toy.generate(20, True, 1, grid=16, overlap=0)
     io.write_jets(tmp_path / "a.h5", sample)
     back = io.read_jets(tmp_path / "a.h5")
     np.testing.assert_array_equal(back.image, sample.image)

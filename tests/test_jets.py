@@ -13,7 +13,7 @@ import pytest
 from xaugjets import fastjet_binding, jets, native
 from xaugjets.particles import PARTICLE_FEATURES
 
-SETTINGS = jets.JetSettings(pt_min=100.0)
+SETTINGS = jets.JetSettings.default(pt_min=100.0)
 
 
 def particle(pt, eta, phi, pid=211, charge=1.0, vx=0.0, vy=0.0, vz=0.0):
@@ -108,7 +108,7 @@ def test_vertex_cap_clips_distances_in_xaug_and_particle_list():
     event = prong(300, 0.0, 0.0) + prong(100, 0.0, 0.4)
     event[0] = particle(75, 0.0, 0.0, vx=0.0, vy=7.0, vz=-2.0)
     event[1] = particle(75, 0.0, 0.0, vx=3.0, vy=4.0, vz=1.0)
-    capped = jets.process(events(event), jets.JetSettings(pt_min=100.0, vertex_cap_mm=1.5))
+    capped = jets.process(events(event), jets.JetSettings.default(pt_min=100.0, vertex_cap_mm=1.5))
     floor = jets.VERTEX_FLOOR_MM
     assert xaug(capped, "log_vtx_xy")[0] == pytest.approx(np.log(1.5 + floor), rel=1e-6)
     assert xaug(capped, "log_vtx_z")[0] == pytest.approx(np.log(1.5 + floor), rel=1e-6)
@@ -165,7 +165,7 @@ def test_jet_stage_outputs_equal_on_compiled_and_binding_routes():
     n = len(particles["px"])
     vertices = {name: rng.choice([0.0, 1.0], n) * rng.normal(0, 400.0, n) for name in ("vx", "vy", "vz")}
     particles = jets.EventParticles(particles.columns | vertices, particles.counts)
-    settings = jets.JetSettings(pt_min=40.0, vertex_cap_mm=300.0)
+    settings = jets.JetSettings.default(pt_min=40.0, vertex_cap_mm=300.0)
     compiled = jets.process(particles, settings)  # the default backend: compiled where it builds
     binding = jets.process(particles, settings, backend="binding")
     assert compiled.cutflow == binding.cutflow and compiled.cutflow["accepted"] > 20
@@ -265,7 +265,7 @@ def test_nsubjettiness_equals_fastjet_contrib():
     import fastjet
 
     particles = random_jets(80, seed=11)
-    sub = jets.substructure(particles, jets.JetSettings())
+    sub = jets.substructure(particles, jets.JetSettings.default())
     two_prongs = np.bincount(particles.event_index[sub.groomed], minlength=len(particles)) >= 2
     assert two_prongs.sum() > 60
     tagged = jets.EventParticles(particles.columns | {"groomed": sub.groomed}, particles.counts)
@@ -337,7 +337,7 @@ def test_compiled_fastjet_equals_binding(tmp_path, monkeypatch):
     try:
         assert native.load() is not None
         assert len(list((tmp_path / "xaugjets").glob("jet_kernels-*.so"))) == 1  # built from scratch here
-        settings = jets.JetSettings(pt_min=40.0)
+        settings = jets.JetSettings.default(pt_min=40.0)
         events = random_jets(120, seed=5)  # one particle cloud per event; some stay below pt_min
         compiled = jets.leading_jets(events, settings, backend="compiled")
         binding = jets.leading_jets(events, settings, backend="binding")

@@ -13,7 +13,7 @@ from xaugjets.relevance import RuleParameters
 
 PARAMS = RuleParameters(epsilon=0.1, gamma=2.0)
 
-SHAPES = {"grid": 16, "n_particles": 20, "n_particle_features": 5, "n_xaug": 4}
+SHAPES = {"grid": 16, "n_particles": 20, "n_particle_features": 5, "n_xaug": 4, "dropout": 0.2, "head_dropout": 0.0}
 
 
 def inputs_for(name: str, n: int = 6, seed: int = 0) -> tuple[torch.Tensor, ...]:
@@ -51,7 +51,7 @@ def test_lrp0_conserves_relevance_without_biases(name):
     net = build_model(name, **SHAPES).eval()
     zero_biases(net)
     x = inputs_for(name, n=16, seed=2)
-    rel, logits = relevance.explain(net, x, "z", PARAMS)
+    rel, logits = relevance.explain(net, x, "z", PARAMS, "signal", 512)
     deviation = relevance.conservation(rel, logits)
     assert np.abs(logits).min() > 1e-6
     assert deviation.max() < 1e-4
@@ -76,7 +76,7 @@ def test_captum_epsilon_matches_hand_computation():
     torch.manual_seed(3)
     net = build_model("xaug_dnn", **SHAPES).eval()
     x = inputs_for("xaug_dnn", n=5, seed=4)
-    rel, _ = relevance.explain(net, x, "epsilon", PARAMS)
+    rel, _ = relevance.explain(net, x, "epsilon", PARAMS, "signal", 512)
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
     weights = [m.weight.detach().double().numpy() for m in linears]
     biases = [m.bias.detach().double().numpy() for m in linears]
@@ -89,7 +89,7 @@ def test_alpha1beta0_on_positive_inputs_gives_nonnegative_relevance():
     net = build_model("cnn2d", **SHAPES).eval()
     zero_biases(net)
     x = inputs_for("cnn2d", n=8)
-    rel, logits = relevance.explain(net, x, "alpha1beta0_nobias", PARAMS)
+    rel, logits = relevance.explain(net, x, "alpha1beta0_nobias", PARAMS, "signal", 512)
     positive = logits > 0
     assert positive.any()
     assert (rel[0][positive] >= -1e-7).all()
@@ -100,7 +100,7 @@ def test_rules_restore_weights():
     net = build_model("cnn2d_xaug", **SHAPES).eval()
     before = {k: v.clone() for k, v in net.state_dict().items()}
     for rule in relevance.RULES:
-        relevance.explain(net, inputs_for("cnn2d_xaug"), rule, PARAMS)
+        relevance.explain(net, inputs_for("cnn2d_xaug"), rule, PARAMS, "signal", 512)
     for key, value in net.state_dict().items():
         assert torch.equal(value, before[key]), key
 
@@ -145,7 +145,7 @@ def test_max_pooling_is_winner_take_all_for_every_rule(rule):
     """Each 2x2 block's relevance lands on its maximum alone, and in full: with ε = 0.1 at the pooling layer
     a block with maximum 0.1 would lose half of it."""
     x = torch.tensor([[0.1, 0.02, 0.3, 0.0], [0.05, 0.0, 0.1, 0.2], [0.0, 0.0, 0.5, 0.1], [0.0, 0.2, 0.05, 0.4]])
-    rel, logits = relevance.explain(PoolNet().eval(), (x.reshape(1, 1, 4, 4),), rule, PARAMS)
+    rel, logits = relevance.explain(PoolNet().eval(), (x.reshape(1, 1, 4, 4),), rule, PARAMS, "signal", 512)
     winners = np.zeros((4, 4))
     winners[0, 0], winners[0, 2], winners[3, 1], winners[2, 2] = 0.1, 0.3, 0.2, 0.5
     expected = winners.copy()  # LRP-0 and α1β0 without biases: each winner keeps its own contribution
@@ -179,8 +179,8 @@ def test_alpha1beta0_keeps_the_positive_bias_and_nobias_drops_it():
     net = dense_net([1.0, 2.0], bias=1.0)
     x = (torch.tensor([[1.0, 2.0]]),)
     f = 1.0 + 4.0 + 1.0
-    with_bias, _ = relevance.explain(net, x, "alpha1beta0", PARAMS)
-    without, _ = relevance.explain(net, x, "alpha1beta0_nobias", PARAMS)
+    with_bias, _ = relevance.explain(net, x, "alpha1beta0", PARAMS, "signal", 512)
+    without, _ = relevance.explain(net, x, "alpha1beta0_nobias", PARAMS, "signal", 512)
     np.testing.assert_allclose(with_bias[0][0], [1.0 / 6.0 * f, 4.0 / 6.0 * f], rtol=1e-6)  # bias absorbs 1/6
     np.testing.assert_allclose(without[0][0], [1.0 / 5.0 * f, 4.0 / 5.0 * f], rtol=1e-6)  # conserves f
 
@@ -190,7 +190,7 @@ def test_gamma_rule_on_a_dense_layer():
     net = dense_net([1.0, -0.5], bias=0.5)
     x = (torch.tensor([[2.0, 1.0]]),)
     f = 2.0 - 0.5 + 0.5
-    rel, _ = relevance.explain(net, x, "gamma", PARAMS)
+    rel, _ = relevance.explain(net, x, "gamma", PARAMS, "signal", 512)
     z = 2.0 * 3.0 - 0.5 + 1.5
     np.testing.assert_allclose(rel[0][0], [2.0 * 3.0 / z * f, -0.5 / z * f], rtol=1e-6)
 
@@ -198,8 +198,8 @@ def test_gamma_rule_on_a_dense_layer():
 def test_predicted_class_explains_sign_times_logit():
     net = dense_net([1.0, -1.0, 0.5, -0.25], bias=0.0)
     x = (torch.randn(32, 4, generator=torch.Generator().manual_seed(8)),)
-    signal, logits = relevance.explain(net, x, "z", PARAMS, explained_output="signal")
-    predicted, _ = relevance.explain(net, x, "z", PARAMS, explained_output="predicted")
+    signal, logits = relevance.explain(net, x, "z", PARAMS, "signal", 512)
+    predicted, _ = relevance.explain(net, x, "z", PARAMS, "predicted", 512)
     assert (logits < 0).any() and (logits > 0).any()
     sign = np.sign(logits)
     for s, p in zip(signal, predicted, strict=True):

@@ -10,7 +10,7 @@ from xaugjets.io import write_h5
 from xaugjets.models import build_model
 from xaugjets.occlusion import occlusion_logits, variants
 
-SHAPES = {"grid": 16, "n_particles": 20, "n_particle_features": 5, "n_xaug": 3}
+SHAPES = {"grid": 16, "n_particles": 20, "n_particle_features": 5, "n_xaug": 3, "dropout": 0.2, "head_dropout": 0.0}
 
 
 def xaug_net() -> torch.nn.Module:

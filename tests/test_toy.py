@@ -10,12 +10,12 @@ from xaugjets import toy
 
 @pytest.fixture(scope="module")
 def signal() -> toy.JetArrays:
-    return toy.generate(4000, True, seed=3)
+    return toy.generate(4000, True, seed=3, grid=16, overlap=0)
 
 
 @pytest.fixture(scope="module")
 def background() -> toy.JetArrays:
-    return toy.generate(4000, False, seed=4)
+    return toy.generate(4000, False, seed=4, grid=16, overlap=0)
 
 
 def col(jets, name: str) -> np.ndarray:
@@ -35,8 +35,8 @@ def test_class_distributions(signal, background):
 
 
 def test_overlap_widens_signal():
-    narrow = col(toy.generate(3000, True, 9, overlap=0), "z").std()
-    wide = col(toy.generate(3000, True, 9, overlap=2), "z").std()
+    narrow = col(toy.generate(3000, True, 9, grid=16, overlap=0), "z").std()
+    wide = col(toy.generate(3000, True, 9, grid=16, overlap=2), "z").std()
     assert wide > 3 * narrow
 
 
@@ -61,11 +61,11 @@ def test_parity_right_half_brighter(background):
 
 
 def test_same_seed_same_jets():
-    a, b = toy.generate(50, True, 11), toy.generate(50, True, 11)
+    a, b = toy.generate(50, True, 11, grid=16, overlap=0), toy.generate(50, True, 11, grid=16, overlap=0)
     np.testing.assert_array_equal(a.image, b.image)
-    assert not np.array_equal(a.image, toy.generate(50, True, 12).image)
+    assert not np.array_equal(a.image, toy.generate(50, True, 12, grid=16, overlap=0).image)
 
 
 def test_bad_overlap():
     with pytest.raises(ValueError, match="overlap"):
-        toy.generate(10, True, 1, overlap=5)
+        toy.generate(10, True, 1, grid=16, overlap=5)

@@ -19,6 +19,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+QUIET_RNA = 0.2  # a node below this relative activity counts as quiet (the interaction-network study's cut)
+
 
 def activation_sums(
     net: nn.Module, inputs: Sequence[torch.Tensor], labels: np.ndarray, batch_size: int = 512
@@ -97,7 +99,7 @@ def activation_patterns(
     return pd.concat(frames, ignore_index=True)
 
 
-def sparsity(df: pd.DataFrame, threshold: float = 0.2) -> pd.DataFrame:
+def sparsity(df: pd.DataFrame, threshold: float = QUIET_RNA) -> pd.DataFrame:
     """Per layer and class, the fraction of nodes with RNA below ``threshold`` (and the node count)."""
     keys = ["depth", "layer", "class"] if "depth" in df else ["layer", "class"]
     grouped = df.assign(quiet=df["rna"] < threshold).groupby(keys, sort=True)

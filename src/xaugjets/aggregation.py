@@ -57,7 +57,7 @@ def bootstrap_distribution(statistic, n: int, n_resamples: int, seed: int) -> np
     return np.asarray(result.bootstrap_distribution).reshape(-1, n_resamples)
 
 
-def relevance_table(paths: Sequence[str], n_resamples: int = 200, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+def relevance_table(paths: Sequence[str], n_resamples: int, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """One row per feature: the seed-averaged event-mean normalized relevance with seed and stat errors.
 
     ``paths`` are one model's and one method's relevance files, one per training seed, all on the same test
@@ -375,7 +375,7 @@ def delta_auc_one(labels: np.ndarray, weights: np.ndarray, full: np.ndarray, mas
     return np.array([reference - auc(labels, m, weights) for m in masked])
 
 
-def occlusion_table(paths: Sequence[str], n_resamples: int = 200, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+def occlusion_table(paths: Sequence[str], n_resamples: int, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """ΔAUC = AUC(full) − AUC(one input masked) per feature and mask, seed mean with seed and stat errors.
 
     ``paths`` are one model's occlusion files, one per seed, on the same test jets; the bootstrap resamples

@@ -33,6 +33,7 @@ from captum.attr import DeepLift, InputXGradient, IntegratedGradients, ShapleyVa
 from torch import nn
 
 from . import relevance
+from .config import Settings
 from .models import TaggerNet
 
 Batch = tuple[torch.Tensor, ...]
@@ -40,7 +41,7 @@ IG_QUADRATURES = ("gausslegendre", "riemann_trapezoid", "riemann_middle", "riema
 
 
 @dataclass(frozen=True)
-class MethodSettings:
+class MethodSettings(Settings):
     """Knobs of the methods: IG path points and quadrature, Shapley permutations and their seed, jets per batch.
 
     IG on a ReLU network integrates a piecewise-constant gradient, so its completeness error falls only as
@@ -50,11 +51,13 @@ class MethodSettings:
     ``shapley_seed`` in every batch, so every jet sees the same permutations whatever the batch size.
     """
 
-    ig_steps: int = 32
-    shapley_samples: int = 25
-    batch_size: int = 256
-    shapley_seed: int = 0
-    ig_method: str = "gausslegendre"
+    SECTIONS = ("relevance",)
+
+    ig_steps: int
+    shapley_samples: int
+    batch_size: int
+    shapley_seed: int
+    ig_method: str
 
     def __post_init__(self) -> None:
         for key in ("ig_steps", "shapley_samples", "batch_size"):
@@ -276,4 +279,4 @@ def attribute(
     """Convenience: ``METHODS[method].attribute(...)`` with a readable error for an unknown name."""
     if method not in METHODS:
         raise ValueError(f"unknown attribution method {method!r}; choose from {list(METHODS)}")
-    return METHODS[method].attribute(net, tuple(inputs), explained_output, settings or MethodSettings())
+    return METHODS[method].attribute(net, tuple(inputs), explained_output, settings or MethodSettings.default())

@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +39,7 @@ def cmd_toy(args: argparse.Namespace) -> None:
 
     seed = derive_seed(args.seed, "toy", args.process, args.shard)
     start = time.perf_counter()
-    jets = toy.generate(args.jets, args.process == "signal", seed, args.grid, args.overlap)
+    jets = toy.generate(args.jets_per_shard, args.process == "signal", seed, args.grid, args.overlap)
     jets.provenance = io.provenance(
         sample="toy",
         process=args.process,
@@ -61,22 +63,10 @@ def cmd_pythia(args: argparse.Namespace) -> None:
     from .seeds import derive_seed
 
     seed = derive_seed(args.seed, "pythia", args.process, args.shard)
-    generator = GeneratorSettings(
-        process=args.process, seed=seed, pthat_min=args.pthat_min, decays=tuple(args.decays), bias_power=args.bias_power
-    )
-    jet_settings = JetSettings(
-        radius=args.jet_radius,
-        pt_min=args.jet_pt_min,
-        zcut=args.sd_zcut,
-        sd_beta=args.sd_beta,
-        n_particles=args.n_particles,
-        grid=args.grid,
-        half_width=args.half_width,
-        vertex_cap_mm=args.vertex_cap_mm,
-        require_z_match=args.require_z_match,
-    )
+    generator = GeneratorSettings.from_config(vars(args), process=args.process, seed=seed)
+    jet_settings = JetSettings.from_config(vars(args))
     start = time.perf_counter()
-    jets, truth_columns = generate_jets_with_truth(generator, args.events, jet_settings, args.batch_size)
+    jets, truth_columns = generate_jets_with_truth(generator, args.events_per_shard, jet_settings, args.batch_size)
     jets.provenance |= io.provenance(
         sample="pythia",
         process=args.process,
@@ -96,10 +86,10 @@ def cmd_dataset(args: argparse.Namespace) -> None:
     from . import io
     from .datasets import build_dataset, load_shards
 
-    fractions = dict(zip(("train", "val", "test"), args.fractions, strict=True))
+    fractions = args.fractions
     jets = load_shards(args.inputs)
     jets, extra, attrs = build_dataset(
-        jets, fractions, args.seed, args.clip_sigma, json.loads(args.windows), args.xaug_inputs, args.xaug_encoding
+        jets, fractions, args.seed, args.clip_sigma, args.windows, args.xaug_inputs, args.xaug_encoding
     )
     jets.provenance = io.provenance(
         inputs=list(args.inputs),
@@ -136,7 +126,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
     pin_threads(args.threads)
     device = resolve_device(args.accelerator)
-    settings = ExplainSettings.from_config(vars(args), args.explained_output)
+    settings = ExplainSettings.from_config(vars(args))
     net = load_model(args.model_file)
     everything, attrs = read_dataset(args.dataset)
     arrays = select_split(everything, "test", settings.max_events)
@@ -343,172 +333,211 @@ def cmd_provenance(args: argparse.Namespace) -> None:
     write_json(args.output, provenance(config=config, config_hash=config_hash(config), sample=args.sample))
 
 
-def _common_runtime(p: argparse.ArgumentParser) -> None:
-    """Torch threads (fixed for reproducibility) and the device (auto: CUDA when present)."""
-    _settings_flags(p, "training", ("threads", "accelerator"))
+# The config keys each stage takes as flags, by section.  Flags carry the config's names and the schema's
+# types, defaults and choices; the workflow renders them from the config with :func:`config_flags`.
+RUNTIME = ("threads", "accelerator")
+STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
+    "toy": {"toy": ("jets_per_shard", "seed"), "images": ("grid",)},
+    "pythia": {
+        "pythia": (
+            "events_per_shard", "seed", "pthat_min", "sqrt_s", "decays", "bias_power", "batch_size", "jet_radius",
+            "jet_pt_min", "sd_zcut", "sd_beta", "n_particles", "vertex_cap_mm", "require_z_match",
+        ),
+        "images": ("grid", "half_width"),
+    },
+    "dataset": {"dataset": ("seed", "fractions", "clip_sigma", "xaug_encoding", "windows")},
+    "train": {
+        "training": (
+            "max_epochs", "patience", "min_delta", "batch_size", "learning_rate", "dropout", "head_dropout", *RUNTIME,
+        )
+    },
+    "explain": {
+        "relevance": (
+            "rules", "methods", "epsilon", "gamma", "ig_steps", "ig_method", "shapley_samples", "shapley_seed",
+            "explained_output", "max_events", "batch_size",
+        ),
+        "training": RUNTIME,
+    },
+    "relevance-summary": {"relevance": ("rules", "methods", "bootstrap")},
+    "performance": {"relevance": ("bootstrap",)},
+}  # fmt: skip
 
 
-def _settings_flags(p: argparse.ArgumentParser, section: str, keys: tuple[str, ...]) -> None:
-    """Flags generated from the config schema: its type, default, choices and description, never restated."""
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _render(key: str, value: Any) -> str:
+    """One config value as command-line text; None (no value) leaves the flag at its default."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _flag(key) if value else "--no-" + key.replace("_", "-")
+    if isinstance(value, dict):
+        return f"{_flag(key)} {shlex.quote(json.dumps(value))}"
+    if isinstance(value, list | tuple):
+        return " ".join([_flag(key), *(shlex.quote(str(v)) for v in value)])
+    return f"{_flag(key)} {shlex.quote(str(value))}"
+
+
+def config_flags(stage: str, config: dict[str, Any], **overrides: Any) -> str:
+    """The flags of ``stage`` from a validated config; ``overrides`` replace per-sample values by key."""
+    values = {key: config[section][key] for section, keys in STAGE_SETTINGS[stage].items() for key in keys}
+    unknown = set(overrides) - set(values)
+    if unknown:
+        raise KeyError(f"{stage} takes no config keys {sorted(unknown)}")
+    return " ".join(filter(None, (_render(k, v) for k, v in (values | overrides).items())))
+
+
+def _add_setting(p: argparse.ArgumentParser, key: str, spec: dict[str, Any]) -> None:
+    """One flag from a schema property: its type, default, choices and description, never restated."""
+    kinds = {"integer": int, "number": float, "string": str, "object": json.loads}
+    kind = spec.get("type")
+    if isinstance(kind, list):  # nullable: [number, "null"]
+        kind = next(k for k in kind if k != "null")
+    help_ = f"{spec.get('description', '')} (default {spec.get('default')})"
+    if kind == "boolean":
+        p.add_argument(_flag(key), action=argparse.BooleanOptionalAction, default=spec["default"], help=help_)
+    elif kind == "array":
+        item = spec["items"]
+        size = {"nargs": spec["minItems"]} if spec.get("minItems") == spec.get("maxItems", -1) else {"nargs": "*"}
+        p.add_argument(_flag(key), **size, type=kinds[item["type"]], default=spec["default"], choices=item.get("enum"))
+    else:
+        p.add_argument(_flag(key), type=kinds[kind], default=spec["default"], choices=spec.get("enum"), help=help_)
+
+
+def _stage_settings(p: argparse.ArgumentParser, stage: str) -> None:
     from .config import schema_section
 
-    properties = schema_section(section)
-    kinds = {"integer": int, "number": float, "string": str}
-    for key in keys:
-        spec = properties[key]
-        flag = "--" + key.replace("_", "-")
-        if spec.get("type") == "array":
-            item = spec["items"]
-            p.add_argument(flag, nargs="*", type=kinds[item["type"]], default=spec["default"], choices=item.get("enum"))
-        else:
-            p.add_argument(
-                flag,
-                type=kinds[spec["type"]],
-                default=spec["default"],
-                choices=spec.get("enum"),
-                help=f"{spec.get('description', '')} (default {spec['default']})",
-            )
+    for section, keys in STAGE_SETTINGS.get(stage, {}).items():
+        properties = schema_section(section)
+        for key in keys:
+            _add_setting(p, key, properties[key])
+
+
+def _outputs(p: argparse.ArgumentParser, *names: str) -> None:
+    for name in names:
+        p.add_argument(_flag(name), required=True)
+
+
+def _args_toy(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--process", choices=["signal", "background"], required=True)
+    p.add_argument("--shard", type=int, required=True)
+    p.add_argument("--overlap", type=int, required=True, help="overlap level of the class distributions")
+    _outputs(p, "output")
+
+
+def _args_pythia(p: argparse.ArgumentParser) -> None:
+    from .processes import PROCESSES
+
+    p.add_argument("--process", choices=list(PROCESSES), required=True)
+    p.add_argument("--shard", type=int, required=True)
+    _outputs(p, "output")
+
+
+def _args_dataset(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("--xaug-inputs", nargs="*", default=[], help="XAUG variables fed to the networks (empty: all)")
+    _outputs(p, "output")
+
+
+def _args_train(p: argparse.ArgumentParser) -> None:
+    _outputs(p, "dataset", "model", "outdir")
+    p.add_argument("--seed", type=int, required=True, help="training seed")
+
+
+def _args_explain(p: argparse.ArgumentParser) -> None:
+    _outputs(p, "dataset", "model_file")
+    p.add_argument("--outdir", required=True, help="one {method}.h5 per explanation method is written here")
+
+
+def _args_relevance_summary(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", help="explanation folders of one model, one per seed")
+    _outputs(p, "dataset", "sample", "model", "tables", "plots")
+    p.add_argument("--top", type=int, default=6, help="XAUG variables shown in profiles (most relevant first)")
+
+
+def _args_performance(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", help="metrics.json files (scores.csv is read beside each)")
+    p.add_argument("--models", nargs="+", required=True)
+    _outputs(p, "csv", "markdown", "gain_csv", "gain_markdown")
+
+
+def _args_decision_ordering(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", help="metrics.json files (scores.csv is read beside each)")
+    _outputs(p, "dataset", "csv", "markdown", "plot")
+
+
+def _args_overlap_scan(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--performance", nargs="+", required=True, help="results/{sample}/tables/performance.csv")
+    p.add_argument("--relevance", nargs="+", required=True, help="results/{sample}/tables/relevance_*.csv")
+    _outputs(p, "csv", "markdown")
+
+
+def _args_tables(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", help="input files")
+    _outputs(p, "csv", "markdown")
+
+
+def _args_plot_summary(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", help="training output folders .../{model}/seed{seed}")
+    _outputs(p, "dataset", "outdir")
+
+
+def _args_z_matching(p: argparse.ArgumentParser) -> None:
+    _args_tables(p)
+    p.add_argument("--m-sd-window", type=float, nargs=2, required=True, metavar=("LOW", "HIGH"))
+
+
+def _args_provenance(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="the resolved config as JSON")
+    _outputs(p, "sample", "output")
+
+
+Command = tuple[Callable[[argparse.Namespace], None], Callable[[argparse.ArgumentParser], None], str]
+COMMANDS: dict[str, Command] = {
+    "toy": (cmd_toy, _args_toy, "Generate one seeded shard of toy jets of one class."),
+    "pythia": (cmd_pythia, _args_pythia, "Generate one seeded Pythia8 shard and process it into a jet file."),
+    "dataset": (cmd_dataset, _args_dataset, "Merge jet shards, select, balance, split and scale into a dataset."),
+    "train": (cmd_train, _args_train, "Train one network with one seed."),
+    "explain": (cmd_explain, _args_explain, "Every explanation method, occlusion and activations for one network."),
+    "relevance-summary": (
+        cmd_relevance_summary,
+        _args_relevance_summary,
+        "Relevance tables over seeds (CSV + Markdown) and their plots, for every explanation method.",
+    ),
+    "performance": (cmd_performance, _args_performance, "Performance and XAUG-gain tables from the training runs."),
+    "decision-ordering": (cmd_decision_ordering, _args_decision_ordering, "ADO between networks and expert variables."),
+    "overlap-scan": (cmd_overlap_scan, _args_overlap_scan, "Toy performance and relevance against the overlap level."),
+    "reference-comparison": (
+        cmd_reference_comparison,
+        _args_tables,
+        "The reference-conventions toy side by side (relevance tables of toy-reference and the default toy).",
+    ),
+    "plot-summary": (cmd_plot_summary, _args_plot_summary, "ROC bands, training curves and XAUG distributions."),
+    "expert-separation": (
+        cmd_expert_separation,
+        _args_tables,
+        "AUC and signal peak of every expert variable, from the jet files (before selection).",
+    ),
+    "z-matching": (
+        cmd_z_matching,
+        _args_z_matching,
+        "Matched and fully merged fractions of the signal jets (label 1), before and after the m_SD window.",
+    ),
+    "provenance": (cmd_provenance, _args_provenance, "Record config, its hash, versions and git commit."),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .processes import PROCESSES
-
+    """One sub-command per stage: its own arguments, then the config keys it takes (:data:`STAGE_SETTINGS`)."""
     parser = argparse.ArgumentParser(prog="xaugjets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-
-    def add(name: str, func: Callable[[argparse.Namespace], None], help_: str) -> argparse.ArgumentParser:
+    for name, (func, add_arguments, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(func=func)
-        return p
-
-    p = add("toy", cmd_toy, "Generate one seeded shard of toy jets of one class.")
-    p.add_argument("--process", choices=["signal", "background"], required=True)
-    p.add_argument("--shard", type=int, required=True)
-    p.add_argument("--jets", type=int, required=True)
-    p.add_argument("--grid", type=int, default=16)
-    p.add_argument("--overlap", type=int, default=0)
-    p.add_argument("--seed", type=int, required=True, help="base seed; the shard seed is derived from it")
-    p.add_argument("--output", required=True)
-
-    p = add("pythia", cmd_pythia, "Generate one seeded Pythia8 shard and process it into a jet file.")
-    p.add_argument("--process", choices=list(PROCESSES), required=True)
-    p.add_argument("--shard", type=int, required=True)
-    p.add_argument("--events", type=int, required=True)
-    p.add_argument("--seed", type=int, required=True, help="base seed; the shard seed is derived from it")
-    p.add_argument("--pthat-min", type=float, default=220.0)
-    p.add_argument("--decays", type=int, nargs="+", default=[1, 2, 3, 4, 5])
-    p.add_argument("--bias-power", type=float, default=0.0)
-    p.add_argument("--batch-size", type=int, default=250)
-    p.add_argument("--jet-radius", type=float, default=0.8)
-    p.add_argument("--jet-pt-min", type=float, default=200.0)
-    p.add_argument("--sd-zcut", type=float, default=0.1)
-    p.add_argument("--sd-beta", type=float, default=0.0)
-    p.add_argument("--n-particles", type=int, default=20)
-    p.add_argument("--grid", type=int, default=16)
-    p.add_argument("--half-width", type=float, default=2.0)
-    p.add_argument(
-        "--vertex-cap-mm", type=float, default=None, help="cap on production-vertex distances [mm] (default: none)"
-    )
-    p.add_argument(
-        "--require-z-match", action="store_true", help="zz: reject (and count) jets not fully merged with a Z"
-    )
-    p.add_argument("--output", required=True)
-
-    p = add("dataset", cmd_dataset, "Merge jet shards, select, balance, split and scale into a dataset file.")
-    p.add_argument("inputs", nargs="+")
-    p.add_argument("--output", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--fractions", type=float, nargs=3, default=[0.6, 0.2, 0.2], metavar=("TRAIN", "VAL", "TEST"))
-    _settings_flags(p, "dataset", ("clip_sigma", "xaug_encoding"))
-    p.add_argument("--xaug-inputs", nargs="*", default=[])
-    p.add_argument("--windows", default="{}", help="JSON, e.g. '{\"m_sd\": [50, 150]}'")
-
-    p = add("train", cmd_train, "Train one network with one seed.")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--model", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--outdir", required=True)
-    _settings_flags(p, "training", ("max_epochs", "patience", "min_delta", "batch_size", "learning_rate"))
-    _settings_flags(p, "training", ("dropout", "head_dropout"))
-    _common_runtime(p)
-
-    p = add("explain", cmd_explain, "Run every LRP rule on the test split for one trained network.")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--model-file", required=True)
-    _settings_flags(p, "relevance", ("rules", "methods", "epsilon", "gamma", "ig_steps", "shapley_samples"))
-    _settings_flags(p, "relevance", ("explained_output", "max_events", "batch_size"))
-    p.add_argument("--outdir", required=True, help="one {rule}.h5 per rule is written here")
-    _common_runtime(p)
-
-    p = add(
-        "relevance-summary",
-        cmd_relevance_summary,
-        "Mean normalized relevance tables over seeds (CSV + Markdown) and their plots, for every rule.",
-    )
-    p.add_argument("runs", nargs="+", help="explanation folders of one model, one per seed")
-    _settings_flags(p, "relevance", ("rules", "methods", "bootstrap"))
-    p.add_argument("--dataset", required=True, help="for the mean images per class")
-    p.add_argument("--sample", required=True)
-    p.add_argument("--model", required=True)
-    p.add_argument("--tables", required=True, help="output folder for the tables")
-    p.add_argument("--plots", required=True, help="output folder for the plots")
-    p.add_argument("--top", type=int, default=6, help="XAUG variables shown in profiles (most relevant first)")
-
-    p = add("performance", cmd_performance, "Performance and XAUG-gain tables from the training runs.")
-    p.add_argument("inputs", nargs="+", help="metrics.json files (scores.csv is read beside each)")
-    p.add_argument("--models", nargs="+", required=True)
-    _settings_flags(p, "relevance", ("bootstrap",))
-    p.add_argument("--csv", required=True)
-    p.add_argument("--markdown", required=True)
-    p.add_argument("--gain-csv", required=True)
-    p.add_argument("--gain-markdown", required=True)
-
-    p = add("decision-ordering", cmd_decision_ordering, "ADO between networks and expert variables.")
-    p.add_argument("inputs", nargs="+", help="metrics.json files (scores.csv is read beside each)")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--csv", required=True)
-    p.add_argument("--markdown", required=True)
-    p.add_argument("--plot", required=True)
-
-    p = add("overlap-scan", cmd_overlap_scan, "Toy performance and relevance against the overlap level.")
-    p.add_argument("--performance", nargs="+", required=True, help="results/{sample}/tables/performance.csv")
-    p.add_argument("--relevance", nargs="+", required=True, help="results/{sample}/tables/relevance_*.csv")
-    p.add_argument("--csv", required=True)
-    p.add_argument("--markdown", required=True)
-
-    p = add("reference-comparison", cmd_reference_comparison, "The reference-conventions toy side by side.")
-    p.add_argument("inputs", nargs="+", help="relevance tables of toy-reference and the default-conventions toy")
-    p.add_argument("--csv", required=True)
-    p.add_argument("--markdown", required=True)
-
-    p = add("plot-summary", cmd_plot_summary, "ROC bands, training curves and XAUG distributions.")
-    p.add_argument("runs", nargs="+", help="training output folders .../{model}/seed{seed}")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--outdir", required=True)
-
-    p = add(
-        "expert-separation",
-        cmd_expert_separation,
-        "AUC and signal peak of every expert variable, from the jet files (before selection).",
-    )
-    p.add_argument("inputs", nargs="+")
-    p.add_argument("--csv", required=True)
-    p.add_argument("--markdown", required=True)
-
-    p = add(
-        "z-matching",
-        cmd_z_matching,
-        "Matched and fully merged fractions of the signal jets, before and after the m_SD window.",
-    )
-    p.add_argument("inputs", nargs="+", help="jet files (signal jets, label 1, are used)")
-    p.add_argument("--m-sd-window", type=float, nargs=2, required=True, metavar=("LOW", "HIGH"))
-    p.add_argument("--csv", required=True)
-    p.add_argument("--markdown", required=True)
-
-    p = add("provenance", cmd_provenance, "Record config, its hash, versions and git commit.")
-    p.add_argument("--config", required=True, help="the resolved config as JSON")
-    p.add_argument("--sample", required=True)
-    p.add_argument("--output", required=True)
+        add_arguments(p)
+        _stage_settings(p, name)
     return parser
 
 

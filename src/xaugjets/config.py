@@ -6,13 +6,16 @@ before any job starts, with a message that names the offending key.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
 import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -24,6 +27,7 @@ from referencing.jsonschema import DRAFT202012
 if TYPE_CHECKING:
     from referencing._core import Resolver
 
+S = TypeVar("S", bound="Settings")
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
@@ -215,9 +219,63 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=4)
+def load_schema(schema: str | Path = SCHEMA) -> dict[str, Any]:
+    """The parsed schema, read once per process (the C YAML loader: every job's flags come from it)."""
+    with open(schema) as f:
+        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def schema_section(section: str, schema: str | Path = SCHEMA) -> dict[str, Any]:
     """The schema's properties of one config section: the single source of every default and choice."""
-    import yaml
+    return load_schema(schema)["properties"][section]["properties"]
 
-    with open(schema) as f:
-        return yaml.safe_load(f)["properties"][section]["properties"]
+
+def _defaults(node: dict[str, Any]) -> Any:
+    """The default of one schema node; an object's default is filled from its properties' defaults."""
+    value = copy.deepcopy(node.get("default"))
+    if isinstance(value, dict) and "properties" in node:
+        for key, child in node["properties"].items():
+            if "default" in child:
+                value.setdefault(key, _defaults(child))
+    return value
+
+
+def has_default(cls: type, name: str) -> bool:
+    """Whether a dataclass field has a default of its own (only non-config fields may have one)."""
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+
+
+class Settings:
+    """Base of the frozen settings dataclasses: built from config values, with no defaults of their own.
+
+    Every default lives in the schema.  ``SECTIONS`` names the config sections a class reads (for
+    :meth:`default`), ``CONFIG_KEYS`` maps a field to its config key where the names differ.
+    """
+
+    SECTIONS: ClassVar[tuple[str, ...]] = ()
+    CONFIG_KEYS: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def from_config(cls: type[S], values: Mapping[str, Any], **fixed: Any) -> S:
+        """From config values (or parsed flags, which carry the config's names); ``fixed`` sets per-job fields.
+
+        Lists become tuples, so that settings stay immutable.
+        """
+        keys = [(f.name, cls.CONFIG_KEYS.get(f.name, f.name)) for f in dataclasses.fields(cls) if f.name not in fixed]
+        found = {name: values[key] for name, key in keys if key in values or not has_default(cls, name)}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in found.items()}, **fixed)
+
+    @classmethod
+    def default(cls: type[S], **fixed: Any) -> S:
+        """The study's defaults (the schema's), with ``fixed`` fields by name: for tests, benchmarks, notebooks."""
+        values: dict[str, Any] = {}
+        for section in cls.SECTIONS:
+            values |= section_defaults(section)
+        return cls.from_config(values, **fixed)
+
+
+def section_defaults(section: str, schema: str | Path = SCHEMA) -> dict[str, Any]:
+    """A config section with every default filled in, as the workflow sees it when the config is silent."""
+    return _defaults(load_schema(schema)["properties"][section])

@@ -89,13 +89,13 @@ def ado_table(
     return pd.DataFrame(rows)
 
 
-def activation_summary(patterns: Sequence[pd.DataFrame], threshold: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+def activation_summary(patterns: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mean RNA per (layer, node, class) over seeds, and sparsity per (layer, class) with its seed spread."""
     from .activations import sparsity
 
     stacked = pd.concat([p.assign(seed=i) for i, p in enumerate(patterns)])
     rna = stacked.groupby(["depth", "layer", "node", "class"], as_index=False)["rna"].agg(["mean", "std"])
-    per_seed = pd.concat([sparsity(p, threshold).assign(seed=i) for i, p in enumerate(patterns)])
+    per_seed = pd.concat([sparsity(p).assign(seed=i) for i, p in enumerate(patterns)])
     sparse = per_seed.groupby(["layer", "class"], as_index=False, sort=False).agg(
         n_nodes=("n_nodes", "first"), sparsity=("sparsity", "mean"), sparsity_seed=("sparsity", _spread)
     )

@@ -106,7 +106,7 @@ class XaugScaling:
     high: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray, names: list[str], n_sigma: float, encoding: str = "minmax") -> XaugScaling:
+    def fit(cls, x: np.ndarray, names: list[str], n_sigma: float, encoding: str) -> XaugScaling:
         if encoding not in XAUG_ENCODINGS:
             raise ValueError(f"unknown XAUG encoding {encoding!r}; choose from {list(XAUG_ENCODINGS)}")
         mean, std = x.mean(axis=0), x.std(axis=0)
@@ -155,8 +155,8 @@ def build_dataset(
     seed: int,
     n_sigma: float,
     windows: Mapping[str, Sequence[float]],
-    xaug_inputs: Sequence[str] = (),
-    xaug_encoding: str = "minmax",
+    xaug_inputs: Sequence[str],
+    xaug_encoding: str,
 ) -> tuple[JetArrays, dict, dict]:
     """Select, balance, split and scale.  Returns (jets, extra arrays, extra attributes).
 

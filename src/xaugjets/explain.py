@@ -14,38 +14,33 @@ import numpy as np
 import torch
 
 from . import attribution, relevance
+from .config import Settings
 from .models import TaggerNet, input_tensors
 
 ALL_METHODS = (*relevance.RULES, *attribution.METHODS)
 
 
 @dataclass(frozen=True)
-class ExplainSettings:
-    """The ``relevance`` config section for one job, plus the sample's explained output."""
+class ExplainSettings(Settings):
+    """The ``relevance`` config section for one job (the sample sets ``explained_output``)."""
+
+    SECTIONS = ("relevance",)
 
     rules: tuple[str, ...]
     methods: tuple[str, ...]
     epsilon: float
     gamma: float
     ig_steps: int
+    ig_method: str
     shapley_samples: int
+    shapley_seed: int
     explained_output: str
     max_events: int
     batch_size: int
 
-    @classmethod
-    def from_config(cls, section: dict, explained_output: str) -> ExplainSettings:
-        return cls(
-            rules=tuple(section["rules"]),
-            methods=tuple(section["methods"]),
-            epsilon=section["epsilon"],
-            gamma=section["gamma"],
-            ig_steps=section["ig_steps"],
-            shapley_samples=section["shapley_samples"],
-            explained_output=explained_output,
-            max_events=section["max_events"],
-            batch_size=section["batch_size"],
-        )
+    @property
+    def method_settings(self) -> attribution.MethodSettings:
+        return attribution.MethodSettings.from_config(vars(self))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -92,10 +87,7 @@ def run_method(
     """Explain ``arrays`` (one split of a dataset) with one method and summarize per jet."""
     method = method_for(name, settings)
     inputs = input_tensors(arrays, net.inputs)
-    method_settings = attribution.MethodSettings(
-        ig_steps=settings.ig_steps, shapley_samples=settings.shapley_samples, batch_size=settings.batch_size
-    )
-    relevances = method.attribute(net.to(device), inputs, settings.explained_output, method_settings)
+    relevances = method.attribute(net.to(device), inputs, settings.explained_output, settings.method_settings)
     net = net.cpu()
     logits = _logits(net, inputs, settings.batch_size)
     particle_features = attrs["particle_scaling"]["features"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -25,6 +25,7 @@ import awkward as ak
 import numpy as np
 
 from . import jets
+from .config import Settings
 from .io import JetArrays
 from .particles import PARTICLE_FEATURES
 from .processes import PROCESSES
@@ -45,14 +46,21 @@ def import_pythia() -> ModuleType:
 
 
 @dataclass(frozen=True)
-class GeneratorSettings:
+class GeneratorSettings(Settings):
+    """One shard's Pythia setup: the ``pythia`` config section plus the process and the shard's seed.
+
+    ``extra`` (not a config knob) appends raw Pythia lines, for tests.
+    """
+
+    SECTIONS = ("pythia",)
+
     process: str
     seed: int
-    pthat_min: float = 220.0
-    decays: Sequence[int] = (1, 2, 3, 4, 5)
-    sqrt_s: float = 13000.0
-    bias_power: float = 0.0  # > 0 switches on PhaseSpace:bias2Selection with this power of pT-hat
-    extra: Sequence[str] = field(default_factory=tuple)
+    pthat_min: float
+    decays: Sequence[int]
+    sqrt_s: float
+    bias_power: float  # > 0 switches on PhaseSpace:bias2Selection with this power of pT-hat
+    extra: Sequence[str] = ()
 
     def pythia_lines(self) -> list[str]:
         """The Pythia settings for this process; √s is set explicitly for both samples."""
@@ -157,14 +165,14 @@ def z_truth(
 
 
 def generate_jets(
-    settings: GeneratorSettings, n_events: int, jet_settings: jets.JetSettings, batch_size: int = 200
+    settings: GeneratorSettings, n_events: int, jet_settings: jets.JetSettings, batch_size: int
 ) -> JetArrays:
     """Generate ``n_events`` events and return the accepted leading jets as :class:`JetArrays`."""
     return generate_jets_with_truth(settings, n_events, jet_settings, batch_size)[0]
 
 
 def generate_jets_with_truth(
-    settings: GeneratorSettings, n_events: int, jet_settings: jets.JetSettings, batch_size: int = 200
+    settings: GeneratorSettings, n_events: int, jet_settings: jets.JetSettings, batch_size: int
 ) -> tuple[JetArrays, dict[str, np.ndarray]]:
     """Generate ``n_events`` events: the accepted leading jets and their truth columns (``truth.TRUTH_KEYS``)."""
     from . import truth

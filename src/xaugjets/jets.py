@@ -35,10 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from types import ModuleType
+from typing import ClassVar
 
 import awkward as ak
 import numpy as np
 
+from .config import Settings
 from .images import align_to_subjets, parity_flip, pixelize
 from .particles import (
     PARTICLE_FEATURES,
@@ -62,20 +64,25 @@ FASTJET_BACKENDS = {"compiled": "xaugjets.native", "binding": "xaugjets.fastjet_
 
 
 @dataclass(frozen=True)
-class JetSettings:
-    radius: float = 0.8
-    pt_min: float = 200.0
-    zcut: float = 0.1
-    sd_beta: float = 0.0
-    n_particles: int = 20
-    grid: int = 16
-    half_width: float = 2.0
+class JetSettings(Settings):
+    """The jet stage's knobs, from the ``pythia`` and ``images`` config sections (defaults: the schema)."""
+
+    SECTIONS = ("pythia", "images")
+    CONFIG_KEYS: ClassVar[dict[str, str]] = {"radius": "jet_radius", "pt_min": "jet_pt_min", "zcut": "sd_zcut"}
+
+    radius: float
+    pt_min: float
+    zcut: float
+    sd_beta: float
+    n_particles: int
+    grid: int
+    half_width: float
     # Production-vertex distances (√(x² + y²) and |z|, each) are replaced by min(distance, cap) before the
     # displacement variables are formed; None = no cap.  Emulates a tracker radius without removing particles.
-    vertex_cap_mm: float | None = None
+    vertex_cap_mm: float | None
     # Signal only: keep only leading jets fully merged with a hadronic Z.  Needs the event record, so
     # :mod:`xaugjets.generation` applies it (see :mod:`xaugjets.truth`); :func:`process` ignores it.
-    require_z_match: bool = False
+    require_z_match: bool
 
 
 def _beta_label(beta: float) -> str:

@@ -96,8 +96,8 @@ def build_model(
     n_particles: int,
     n_particle_features: int,
     n_xaug: int,
-    dropout: float = 0.2,
-    head_dropout: float = 0.0,
+    dropout: float,
+    head_dropout: float,
 ) -> TaggerNet:
     """Construct model ``name`` for inputs of the given shapes (``dropout`` acts inside the extractor)."""
     if name not in MODEL_INPUTS:
@@ -134,7 +134,7 @@ def load_model(path: str) -> TaggerNet:
     except Exception as err:
         raise OSError(f"cannot read model file {path}: {err}") from err
     net = build_model(
-        payload["model"], dropout=payload["dropout"], head_dropout=payload.get("head_dropout", 0.0), **payload["shapes"]
+        payload["model"], dropout=payload["dropout"], head_dropout=payload["head_dropout"], **payload["shapes"]
     )
     net.load_state_dict(payload["state_dict"])
     return net.eval()

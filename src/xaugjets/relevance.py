@@ -131,8 +131,8 @@ def explain(
     inputs: Sequence[torch.Tensor],
     rule: str,
     params: RuleParameters,
-    explained_output: str = "signal",
-    batch_size: int = 512,
+    explained_output: str,
+    batch_size: int,
     device: torch.device | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Relevance of every input element for the explained output, and the signal logits.

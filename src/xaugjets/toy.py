@@ -55,7 +55,7 @@ def draw_theta_z(rng: np.random.Generator, n: int, signal: bool, overlap: int) -
     return theta, z
 
 
-def generate(n_jets: int, signal: bool, seed: int, grid: int = 16, overlap: int = 0) -> JetArrays:
+def generate(n_jets: int, signal: bool, seed: int, grid: int, overlap: int) -> JetArrays:
     """``n_jets`` toy jets of one class, as a :class:`JetArrays` ready for the dataset stage."""
     if overlap not in OVERLAP_LEVELS:
         raise ValueError(f"overlap must be one of {sorted(OVERLAP_LEVELS)}, got {overlap}")

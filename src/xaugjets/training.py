@@ -16,7 +16,7 @@ import copy
 import os
 import sys
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from torch.utils.data import DataLoader, TensorDataset
 
+from .config import Settings
 from .datasets import read_dataset, select_split
 from .io import atomic_path, write_json
 from .metrics import auc, performance
@@ -35,8 +36,10 @@ from .runtime import pin_threads, resolve_device
 
 
 @dataclass(frozen=True)
-class TrainSettings:
+class TrainSettings(Settings):
     """The ``training`` section of the config (defaults live in the schema only)."""
+
+    SECTIONS = ("training",)
 
     max_epochs: int
     patience: int
@@ -47,10 +50,6 @@ class TrainSettings:
     head_dropout: float
     threads: int
     accelerator: str
-
-    @classmethod
-    def from_config(cls, section: dict[str, Any]) -> TrainSettings:
-        return cls(**{f.name: section[f.name] for f in fields(cls)})
 
 
 class TaggerModule(L.LightningModule):

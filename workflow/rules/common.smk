@@ -8,6 +8,7 @@ _SRC = str(Path(workflow.basedir) / "src")
 shell.prefix('export PYTHONPATH="%s${{PYTHONPATH:+:$PYTHONPATH}}"; ' % _SRC)
 sys.path.insert(0, _SRC)
 
+from xaugjets.cli import config_flags  # noqa: E402
 from xaugjets.config import ConfigError, validate_config  # noqa: E402
 from xaugjets.processes import PROCESSES  # noqa: E402
 from xaugjets.study import REFERENCE_TOY, samples, toy_overlap_samples  # noqa: E402
@@ -74,36 +75,17 @@ def metrics_files(wildcards):
     )
 
 
-def pythia_args():
-    """Physics flags of the Pythia generation and jet stage (docs/physics.md)."""
-    p = config["pythia"]
-    decays = " ".join(str(d) for d in p["decays"])
-    return (
-        f"--pthat-min {p['pthat_min']} --decays {decays} --bias-power {p['bias_power']} "
-        f"--batch-size {p['batch_size']} --jet-radius {p['jet_radius']} --jet-pt-min {p['jet_pt_min']} "
-        f"--sd-zcut {p['sd_zcut']} --sd-beta {p['sd_beta']} --n-particles {p['n_particles']} "
-        f"--grid {config['images']['grid']} --half-width {config['images']['half_width']}"
-        + ("" if p["vertex_cap_mm"] is None else f" --vertex-cap-mm {p['vertex_cap_mm']}")
-        + (" --require-z-match" if p["require_z_match"] else "")
-    )
-
-
-def dataset_selection(wildcards):
-    """Per-sample XAUG windows (JSON) for the dataset stage: pythia adds the m_SD window."""
+def dataset_settings(wildcards):
+    """The dataset stage's flags for one sample: its XAUG encoding, and for pythia the m_SD window."""
+    sample = SAMPLES[wildcards.sample]
     windows = dict(config["dataset"]["windows"])
-    if SAMPLES[wildcards.sample].kind == "pythia":
+    if sample.kind == "pythia":
         windows["m_sd"] = config["pythia"]["m_sd_window"]
-    return json.dumps(windows)
+    return config_flags("dataset", config, windows=windows, xaug_encoding=sample.xaug_encoding)
 
 
 def xaug_inputs(wildcards):
     return " ".join(config[SAMPLES[wildcards.sample].kind]["xaug_inputs"])
-
-
-def training_args():
-    """Command-line flags shared by training and explanation jobs (threads, accelerator)."""
-    t = config["training"]
-    return f"--threads {t['threads']} --accelerator {t['accelerator']}"
 
 
 def relevance_tables(samples):

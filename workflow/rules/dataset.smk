@@ -8,12 +8,8 @@ rule dataset:
     output:
         "results/{sample}/dataset.h5",
     params:
-        seed=config["dataset"]["seed"],
-        fractions=" ".join(str(config["dataset"]["fractions"][s]) for s in ("train", "val", "test")),
-        clip=config["dataset"]["clip_sigma"],
-        encoding=lambda wildcards: SAMPLES[wildcards.sample].xaug_encoding,
+        settings=dataset_settings,
         xaug=xaug_inputs,
-        windows=dataset_selection,
     log:
         "results/{sample}/logs/dataset.log",
     benchmark:
@@ -24,10 +20,8 @@ rule dataset:
         runtime=30,
         mem_mb=8000,
     shell:
-        "python -m xaugjets dataset {input} --output {output} --seed {params.seed} "
-        "--fractions {params.fractions} --clip-sigma {params.clip} --xaug-encoding {params.encoding} "
-        "--xaug-inputs {params.xaug} "
-        "--windows '{params.windows}' > {log} 2>&1"
+        "python -m xaugjets dataset {input} {params.settings} --xaug-inputs {params.xaug} "
+        "--output {output} > {log} 2>&1"
 
 
 rule provenance:

@@ -4,16 +4,13 @@
 # Signal jet files also hold truth_dr_z, truth_dr_q1, truth_dr_q2 (ΔR of the jet to the nearest hadronic Z
 # and its quarks; NaN for QCD), read by workflow/rules/truth.smk.  The processes are those registered in
 # xaugjets.processes.PROCESSES.
-from xaugjets.processes import PROCESSES
 
 
 rule pythia_jets:
     output:
         "results/pythia/jets/{process}_{shard}.h5",
     params:
-        events=config["pythia"]["events_per_shard"],
-        seed=config["pythia"]["seed"],
-        physics=pythia_args(),
+        settings=config_flags("pythia", config),
     wildcard_constraints:
         process="|".join(PROCESSES),
     log:
@@ -26,5 +23,5 @@ rule pythia_jets:
         runtime=120,
         mem_mb=4000,
     shell:
-        "python -m xaugjets pythia --process {wildcards.process} --shard {wildcards.shard} "
-        "--events {params.events} --seed {params.seed} {params.physics} --output {output} > {log} 2>&1"
+        "python -m xaugjets pythia --process {wildcards.process} --shard {wildcards.shard} {params.settings} "
+        "--output {output} > {log} 2>&1"

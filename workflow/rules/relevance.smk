@@ -12,16 +12,9 @@ rule explain:
         activations="results/{sample}/relevance/{model}/seed{seed}/activations.csv",
     params:
         outdir=subpath(output.occlusion, parent=True),
-        rules=" ".join(config["relevance"]["rules"]),
-        methods=" ".join(config["relevance"]["methods"]),
-        ig_steps=config["relevance"]["ig_steps"],
-        shapley_samples=config["relevance"]["shapley_samples"],
-        epsilon=config["relevance"]["epsilon"],
-        gamma=config["relevance"]["gamma"],
-        explained=lambda wildcards: SAMPLES[wildcards.sample].explained_output,
-        events=config["relevance"]["max_events"],
-        batch=config["relevance"]["batch_size"],
-        runtime=training_args(),
+        settings=lambda wildcards: config_flags(
+            "explain", config, explained_output=SAMPLES[wildcards.sample].explained_output
+        ),
     threads: config["training"]["threads"]
     log:
         "results/{sample}/logs/explain/{model}_seed{seed}.log",
@@ -33,11 +26,8 @@ rule explain:
         runtime=60,
         mem_mb=4000,
     shell:
-        "python -m xaugjets explain --dataset {input.dataset} --model-file {input.model} "
-        "--rules {params.rules} --methods {params.methods} --epsilon {params.epsilon} --gamma {params.gamma} "
-        "--ig-steps {params.ig_steps} --shapley-samples {params.shapley_samples} "
-        "--explained-output {params.explained} --max-events {params.events} --batch-size {params.batch} "
-        "{params.runtime} --outdir {params.outdir} > {log} 2>&1"
+        "python -m xaugjets explain --dataset {input.dataset} --model-file {input.model} {params.settings} "
+        "--outdir {params.outdir} > {log} 2>&1"
 
 
 rule relevance_summary:
@@ -108,9 +98,7 @@ rule relevance_summary:
         ],
     params:
         runs=seed_dirs("relevance"),
-        rules=" ".join(config["relevance"]["rules"]),
-        methods=" ".join(config["relevance"]["methods"]),
-        bootstrap=config["relevance"]["bootstrap"],
+        settings=config_flags("relevance-summary", config),
         tables=lambda wildcards, output: Path(output.csv[0]).parent,
         plots=lambda wildcards, output: Path(output.plots[0]).parent,
     log:
@@ -120,8 +108,7 @@ rule relevance_summary:
     conda:
         "../../envs/xaugjets.yaml"
     shell:
-        "python -m xaugjets relevance-summary {params.runs} --rules {params.rules} --methods {params.methods} "
-        "--dataset {input.dataset} "
-        "--sample {wildcards.sample} --model {wildcards.model} --bootstrap {params.bootstrap} "
+        "python -m xaugjets relevance-summary {params.runs} {params.settings} --dataset {input.dataset} "
+        "--sample {wildcards.sample} --model {wildcards.model} "
         "--tables {params.tables} --plots {params.plots} "
         "> {log} 2>&1"

@@ -23,7 +23,7 @@ rule performance_table:
         gain_md="results/{sample}/tables/xaug_gain.md",
     params:
         models=lambda wildcards: " ".join(SAMPLES[wildcards.sample].models),
-        bootstrap=config["relevance"]["bootstrap"],
+        settings=config_flags("performance", config),
     log:
         "results/{sample}/logs/performance_table.log",
     benchmark:
@@ -31,7 +31,7 @@ rule performance_table:
     conda:
         "../../envs/xaugjets.yaml"
     shell:
-        "python -m xaugjets performance {input} --models {params.models} --bootstrap {params.bootstrap} "
+        "python -m xaugjets performance {input} --models {params.models} {params.settings} "
         "--csv {output.csv} "
         "--markdown {output.md} --gain-csv {output.gain_csv} --gain-markdown {output.gain_md} "
         "> {log} 2>&1"

@@ -6,10 +6,8 @@ rule toy_jets:
     output:
         "results/{sample}/jets/{process}_{shard}.h5",
     params:
-        jets=config["toy"]["jets_per_shard"],
-        grid=config["images"]["grid"],
         overlap=lambda wildcards: SAMPLES[wildcards.sample].overlap,
-        seed=config["toy"]["seed"],
+        settings=config_flags("toy", config),
     wildcard_constraints:
         sample="|".join(TOY_SAMPLES) or "no-toy",
         process="signal|background",
@@ -24,5 +22,4 @@ rule toy_jets:
         mem_mb=2000,
     shell:
         "python -m xaugjets toy --process {wildcards.process} --shard {wildcards.shard} "
-        "--jets {params.jets} --grid {params.grid} --overlap {params.overlap} --seed {params.seed} "
-        "--output {output} > {log} 2>&1"
+        "--overlap {params.overlap} {params.settings} --output {output} > {log} 2>&1"

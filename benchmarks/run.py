@@ -1,0 +1,576 @@
+#!/usr/bin/env python
+"""Performance ratios of the study's compute stages, each against a baseline measured in the same run.
+
+    .venv/bin/python benchmarks/run.py                   # every section, 5 repeats (a few minutes)
+    .venv/bin/python benchmarks/run.py --quick           # smoke test: 2 repeats, smaller work (< 1 min)
+    .venv/bin/python benchmarks/run.py --sections 2 4 --repeats 3 --json /tmp/bench.json
+
+Sections (benchmarks/README.md says how to read them):
+
+1. GEMM reference: single-thread fp32 FLOP/s of ``torch.mm`` on square matrices.
+2. Training FLOP/s of every network (fwd + bwd + optimizer step of one training batch), as a fraction of
+   the GEMM rate; and the speed of cnn2d's levers (channels_last, batch size x2 / x0.5, torch.compile).
+3. Lightning overhead: ``training.fit`` against a plain PyTorch loop doing the same work.
+4. Explanation cost: every LRP rule and attribution method of the config, per batch, in units of one
+   forward + input-gradient pass of the same batch on the same network.
+5. Job overhead: an empty job's wall time, times the jobs of ``results/``, over their total seconds.
+
+Every measurement runs with ``torch.set_num_threads(1)`` (the study's ``training.threads``), after a
+warm-up, timed with ``time.perf_counter``; each ratio is taken per repeat between timings that alternate
+in order (so machine drift hits both alike) and printed as min / median / max over the repeats.  The
+networks and settings come from the config (schema defaults filled in); inputs are random normal
+arrays of the sample's shapes (fixed seed), so no generated data is needed.  Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import csv
+import dataclasses
+import io
+import json
+import logging
+import math
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch.utils.flop_counter import FlopCounterMode
+
+from xaugjets import toy, training
+from xaugjets.attribution import MethodSettings
+from xaugjets.config import validate_config
+from xaugjets.datasets import SPLITS, select_split
+from xaugjets.explain import ExplainSettings, method_for
+from xaugjets.jets import XAUG_NAMES
+from xaugjets.metrics import auc
+from xaugjets.models import MODEL_INPUTS, TaggerNet, build_model, input_tensors
+from xaugjets.particles import PARTICLE_FEATURES
+from xaugjets.study import Sample, samples
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_PYTHON = REPO / ".venv" / "bin" / "python"
+COMPILE_LIMIT_S = 60
+VAL_BATCH = 4096  # training.fit's validation batch
+MANY_PASSES = {"integrated_gradients": "ig_steps", "shapley": "shapley_samples"}  # method -> its pass count
+EMPTY_JOBS = {"import xaugjets.cli": ["-c", "import xaugjets.cli"], "xaugjets --help": ["-m", "xaugjets", "--help"]}
+Spread = dict[str, float]
+
+
+@dataclasses.dataclass
+class Bench:
+    """Everything a section needs: the study's settings, the input arrays and the timing knobs."""
+
+    config: dict[str, Any]
+    sample: Sample
+    train: training.TrainSettings
+    explain: ExplainSettings
+    methods: MethodSettings
+    arrays: dict[str, np.ndarray]
+    repeats: int
+    target_s: float
+    args: argparse.Namespace
+
+
+# ---------------------------------------------------------------------------------------------- set-up
+
+
+def quiet() -> None:
+    """Keep results the only output: library warnings and Lightning's info lines say nothing about speed."""
+    warnings.simplefilter("ignore")
+    for name in ("lightning.pytorch", "lightning.fabric", "torch._dynamo", "torch._inductor"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """The study's config with every schema default filled in, exactly as the workflow sees it."""
+    return validate_config(yaml.safe_load(path.read_text()))
+
+
+def input_dims(config: dict[str, Any], sample: Sample) -> dict[str, int]:
+    """The networks' input shapes (``build_model`` arguments) for one sample, from config and package."""
+    if sample.kind == "toy":
+        n_particles, features, names = 2 * toy.PARTICLES_PER_SUBJET, toy.PARTICLE_FEATURES, toy.XAUG_NAMES
+    else:
+        n_particles, features, names = config["pythia"]["n_particles"], PARTICLE_FEATURES, XAUG_NAMES
+    return {
+        "grid": config["images"]["grid"],
+        "n_particles": n_particles,
+        "n_particle_features": len(features) + 1,  # datasets.standardize_particles appends the mask channel
+        "n_xaug": len(config[sample.kind]["xaug_inputs"] or names),
+    }
+
+
+def synthetic_arrays(dims: dict[str, int], n: int, fractions: dict[str, float], seed: int) -> dict[str, np.ndarray]:
+    """Dataset arrays (``datasets.DATASET_KEYS`` layout the networks read) of random normal inputs."""
+    rng = np.random.default_rng(seed)
+    p = np.array([fractions[s] for s in SPLITS])
+    return {
+        "image": rng.standard_normal((n, dims["grid"], dims["grid"]), dtype=np.float32),
+        "particles_scaled": rng.standard_normal((n, dims["n_particles"], dims["n_particle_features"]), np.float32),
+        "xaug_scaled": rng.standard_normal((n, dims["n_xaug"]), dtype=np.float32),
+        "label": rng.integers(0, 2, n).astype(np.int8),
+        "weight": np.ones(n, dtype=np.float32),
+        "split": rng.choice(len(SPLITS), size=n, p=p / p.sum()).astype(np.int8),
+    }
+
+
+def network(bench: Bench, name: str, seed: int = 0) -> TaggerNet:
+    """A freshly initialized network of the study, shaped for the bench's arrays."""
+    torch.manual_seed(seed)
+    t = bench.train
+    return build_model(name, dropout=t.dropout, head_dropout=t.head_dropout, **training.model_shapes(bench.arrays))
+
+
+def first_rows(arrays: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    return {key: value[:n] for key, value in arrays.items()}
+
+
+def train_batch(arrays: dict[str, np.ndarray], inputs: tuple[str, ...], n: int) -> tuple[torch.Tensor, ...]:
+    """One training batch as the loader yields it: network inputs, then label and weight."""
+    rows = first_rows(arrays, n)
+    label = torch.as_tensor(rows["label"], dtype=torch.float32)
+    return (*input_tensors(rows, inputs), label, torch.as_tensor(rows["weight"]))
+
+
+# ---------------------------------------------------------------------------------------------- timing
+
+
+def spread(values: list[float]) -> Spread:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def fmt(s: Spread, scale: float = 1.0, digits: int = 3) -> str:
+    return " / ".join(f"{s[k] * scale:.{digits}g}" for k in ("min", "median", "max"))
+
+
+def seconds_per_call(fn: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def calls_for(fn: Callable[[], object], target_s: float) -> int:
+    """Warm ``fn`` up and return how many calls last about ``target_s`` (one for slow functions)."""
+    first = seconds_per_call(fn, 1)
+    if first >= target_s:
+        return 1
+    return max(1, min(10_000, round(target_s / seconds_per_call(fn, 1))))
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, target_s: float) -> dict[str, list[float]]:
+    """Seconds per call of each function, per repeat; the order rotates each repeat so drift hits all alike."""
+    calls = {name: calls_for(fn, target_s) for name, fn in fns.items()}
+    names = list(fns)
+    out: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            out[name].append(seconds_per_call(fns[name], calls[name]))
+    return out
+
+
+def ratios(num: list[float], den: list[float]) -> list[float]:
+    return [a / b for a, b in zip(num, den, strict=True)]
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """A plain-text table, columns padded to their widest cell."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    print(f"\n== {title}")
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Raise TimeoutError in the main thread after ``seconds`` (bounds torch.compile's first call)."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def deterministic_restored() -> Iterator[None]:
+    """Run with deterministic algorithms (as ``training.fit``'s Trainer sets them) and restore the flag after."""
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+        torch.set_num_threads(1)  # fit pins threads from its settings; keep every later measurement at one
+
+
+# ------------------------------------------------------------------------------------------ 1. GEMM
+
+
+def section_gemm(bench: Bench) -> dict[str, Any]:
+    """Baseline of section 2: what one core does on the densest possible work."""
+    n = bench.args.gemm_size
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    seconds = interleaved({"mm": lambda: torch.mm(a, b)}, bench.repeats, bench.target_s)["mm"]
+    rate = spread([2 * n**3 / s for s in seconds])
+    table(
+        "1. GEMM reference (torch.mm, fp32, 1 thread)", ["n", "GFLOP/s min / median / max"], [[str(n), fmt(rate, 1e-9)]]
+    )
+    return {"n": n, "flops_per_call": 2 * n**3, "flops_per_s": rate}
+
+
+# ------------------------------------------------------------------------------------------ 2. training
+
+
+def train_step(net: torch.nn.Module, lr: float, batch: tuple[torch.Tensor, ...]) -> Callable[[], None]:
+    """One training step as Lightning runs it: TaggerModule's loss, backward, the package's optimizer."""
+    module = training.TaggerModule(net, lr)  # type: ignore[arg-type]
+    optimizer = module.configure_optimizers()
+    net.train()
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss, _, _ = module._loss(batch)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def fwd_bwd_flops(net: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> int:
+    """FLOPs of one forward + backward of the training loss (the optimizer step is not counted)."""
+    module = training.TaggerModule(net, 0.0)  # type: ignore[arg-type]
+    with FlopCounterMode(display=False) as counter:
+        module._loss(batch)[0].backward()
+    net.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
+def section_training(bench: Bench, gemm: dict[str, Any] | None) -> dict[str, Any]:
+    """Training FLOP/s of every network, against the GEMM rate; then cnn2d's levers."""
+    size, lr = bench.train.batch_size, bench.train.learning_rate
+    nets = {name: network(bench, name) for name in MODEL_INPUTS}
+    batches = {name: train_batch(bench.arrays, MODEL_INPUTS[name], size) for name in nets}
+    flops = {name: fwd_bwd_flops(nets[name], batches[name]) for name in nets}
+    seconds = interleaved({n: train_step(nets[n], lr, batches[n]) for n in nets}, bench.repeats, bench.target_s)
+    gemm_rate = gemm["flops_per_s"]["median"] if gemm else math.nan
+    out: dict[str, Any] = {"batch_size": size, "networks": {}}
+    rows = []
+    for name in nets:
+        rate = spread([flops[name] / s for s in seconds[name]])
+        step_ms = spread([1e3 * s for s in seconds[name]])
+        out["networks"][name] = {"fwd_bwd_flops": flops[name], "step_ms": step_ms, "flops_per_s": rate}
+        out["networks"][name]["fraction_of_gemm"] = rate["median"] / gemm_rate
+        rows.append(
+            [name, f"{flops[name] / 1e9:.3g}", fmt(step_ms), fmt(rate, 1e-9), f"{rate['median'] / gemm_rate:.1%}"]
+        )
+    title = f"2. Training FLOP/s (batch {size}, fwd+bwd FLOPs / time of fwd+bwd+Adam step)"
+    table(title, ["network", "GFLOP/step", "step ms min/med/max", "GFLOP/s min/med/max", "of GEMM"], rows)
+    out["levers_cnn2d"] = section_levers(bench)
+    return out
+
+
+def lever_steps(bench: Bench) -> dict[str, tuple[Callable[[], None], int]]:
+    """cnn2d's training step plain and with each lever, each with its batch size (its own copy of the net)."""
+    size, lr, inputs = bench.train.batch_size, bench.train.learning_rate, MODEL_INPUTS["cnn2d"]
+    plain = network(bench, "cnn2d")
+    last = copy.deepcopy(plain).to(memory_format=torch.channels_last)
+    image, *rest = train_batch(bench.arrays, inputs, size)
+    return {
+        "plain fp32": (train_step(plain, lr, (image, *rest)), size),
+        "channels_last": (train_step(last, lr, (image.contiguous(memory_format=torch.channels_last), *rest)), size),
+        "batch x2": (train_step(copy.deepcopy(plain), lr, train_batch(bench.arrays, inputs, 2 * size)), 2 * size),
+        "batch x0.5": (train_step(copy.deepcopy(plain), lr, train_batch(bench.arrays, inputs, size // 2)), size // 2),
+    }
+
+
+def section_levers(bench: Bench) -> dict[str, Any]:
+    """Jets/s of each lever over plain fp32 (> 1: faster), timed interleaved with the plain step."""
+    steps = lever_steps(bench)
+    seconds = interleaved({name: fn for name, (fn, _) in steps.items()}, bench.repeats, bench.target_s)
+    per_jet = {name: [s / steps[name][1] for s in seconds[name]] for name in steps}
+    out: dict[str, Any] = {name: spread(ratios(per_jet["plain fp32"], per_jet[name])) for name in steps}
+    out["torch.compile"] = compiled_lever(bench) if not bench.args.no_compile else "not available: --no-compile"
+    rows = [[name, fmt(s) if isinstance(s, dict) else s] for name, s in out.items()]
+    table("2b. cnn2d training levers: speed (jets/s) over plain fp32", ["lever", "ratio min / median / max"], rows)
+    return out
+
+
+def compiled_lever(bench: Bench) -> Spread | str:
+    """torch.compile'd cnn2d over plain, or why not: compile errors or a first call over COMPILE_LIMIT_S."""
+    size, lr, inputs = bench.train.batch_size, bench.train.learning_rate, MODEL_INPUTS["cnn2d"]
+    plain = network(bench, "cnn2d")
+    batch = train_batch(bench.arrays, inputs, size)
+    try:
+        import torch._inductor.config as inductor
+
+        inductor.compile_threads = 1  # compile in this process, so the time limit can interrupt it
+        compiled = torch.compile(copy.deepcopy(plain))
+        step = train_step(compiled, lr, batch)
+        with time_limit(COMPILE_LIMIT_S):
+            step()  # compiles forward and backward
+        seconds = interleaved({"plain": train_step(plain, lr, batch), "compiled": step}, bench.repeats, bench.target_s)
+        return spread(ratios(seconds["plain"], seconds["compiled"]))
+    except Exception as err:  # any failure means "not available here", with the reason
+        return f"not available: {type(err).__name__}: {str(err).strip().splitlines()[0][:100] if str(err) else ''}"
+    finally:
+        torch.compiler.reset()
+
+
+# ------------------------------------------------------------------------------------------ 3. Lightning
+
+
+def plain_fit(arrays: dict[str, np.ndarray], name: str, seed: int, settings: training.TrainSettings) -> TaggerNet:
+    """training.fit's work without Lightning: same net, loaders, loss, optimizer, validation and best state."""
+    torch.manual_seed(seed)
+    train, val = (select_split(arrays, split) for split in ("train", "val"))
+    shapes = training.model_shapes(train)
+    net = build_model(name, dropout=settings.dropout, head_dropout=settings.head_dropout, **shapes)
+    inputs = MODEL_INPUTS[name]
+    train_loader = training._loader(train, inputs, settings.batch_size, True, seed)
+    val_loader = training._loader(val, inputs, VAL_BATCH, False, seed)
+    optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
+    loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
+    best_loss, best_state = math.inf, {}
+    for _ in range(settings.max_epochs):
+        net.train()
+        for *x, label, weight in train_loader:
+            optimizer.zero_grad()
+            loss_fn(net(*x), label, weight=weight).backward()
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            pairs = [(net(*x), label, weight) for *x, label, weight in val_loader]
+        logits, labels = torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
+        val_loss = float(loss_fn(logits, labels, weight=torch.cat([p[2] for p in pairs])))
+        auc(labels.numpy(), logits.numpy())
+        if val_loss < best_loss:
+            best_loss, best_state = val_loss, copy.deepcopy(net.state_dict())
+    net.load_state_dict(best_state)
+    return net
+
+
+def lightning_fit(arrays: dict[str, np.ndarray], name: str, seed: int, settings: training.TrainSettings) -> None:
+    """training.fit as a job calls it, its progress lines swallowed."""
+    with contextlib.redirect_stderr(io.StringIO()):
+        training.fit(arrays, name, seed, settings)
+
+
+def section_lightning(bench: Bench) -> dict[str, Any]:
+    """Wall time of training.fit over the plain loop, for a small and a convolutional network."""
+    epochs = bench.args.epochs
+    settings = dataclasses.replace(
+        bench.train, max_epochs=epochs, patience=epochs + 1, threads=1, accelerator="cpu"
+    )  # patience > epochs: early stopping never fires
+    arrays = synthetic_arrays(
+        training.model_shapes(bench.arrays), bench.args.jets, bench.config["dataset"]["fractions"], 1
+    )
+    n_train = int((arrays["split"] == 0).sum())
+    out: dict[str, Any] = {"epochs": epochs, "jets": bench.args.jets, "train_jets": n_train, "networks": {}}
+    rows = []
+    for name in ("xaug_dnn", "cnn2d"):
+        fns = {
+            "lightning": lambda name=name: lightning_fit(arrays, name, 1, settings),
+            "plain": lambda name=name: plain_fit(arrays, name, 1, settings),
+        }
+        with deterministic_restored():
+            seconds = interleaved(fns, bench.repeats, 0.0)
+        ratio = spread(ratios(seconds["lightning"], seconds["plain"]))
+        out["networks"][name] = {"lightning_s": spread(seconds["lightning"]), "plain_s": spread(seconds["plain"])}
+        out["networks"][name]["ratio"] = ratio
+        rows.append([name, fmt(spread(seconds["lightning"])), fmt(spread(seconds["plain"])), fmt(ratio)])
+    title = (
+        f"3. Lightning overhead ({epochs} epochs, {n_train} train jets, batch {settings.batch_size}; target <= 1.05)"
+    )
+    table(title, ["network", "fit s min/med/max", "plain s min/med/max", "Lightning / plain"], rows)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ 4. explanations
+
+
+def grad_pass(net: TaggerNet, inputs: tuple[torch.Tensor, ...]) -> Callable[[], None]:
+    """The baseline: one forward plus the gradient of the summed output w.r.t. the inputs (gradient × input's cost)."""
+
+    def run() -> None:
+        x = tuple(t.detach().requires_grad_(True) for t in inputs)
+        torch.autograd.grad(net(*x).sum(), x)
+
+    return run
+
+
+def explain_call(bench: Bench, net: TaggerNet, method: str, inputs: tuple[torch.Tensor, ...]) -> Callable[[], None]:
+    """One batch explained the way explain.run_method calls the method."""
+    attributor = method_for(method, bench.explain)
+    return lambda: attributor.attribute(net, inputs, bench.explain.explained_output, bench.methods)
+
+
+def passes(bench: Bench, method: str) -> int | None:
+    """How many passes a method makes by construction (None: a fixed small number)."""
+    return getattr(bench.methods, MANY_PASSES[method]) if method in MANY_PASSES else None
+
+
+def section_explanations(bench: Bench) -> dict[str, Any]:
+    """Explanation time per batch over one forward + input-gradient pass of the same batch and network."""
+    size = bench.methods.batch_size
+    out: dict[str, Any] = {"batch_size": size, "networks": {}}
+    rows = []
+    for name, inputs_names in MODEL_INPUTS.items():
+        net = network(bench, name).eval()
+        inputs = input_tensors(first_rows(bench.arrays, size), inputs_names)
+        base = grad_pass(net, inputs)
+        out["networks"][name] = {}
+        for method in bench.explain.names:
+            seconds = interleaved(
+                {"base": base, method: explain_call(bench, net, method, inputs)}, bench.repeats, bench.target_s
+            )
+            multiple = spread(ratios(seconds[method], seconds["base"]))
+            n = passes(bench, method)
+            entry: dict[str, Any] = {"multiple": multiple, "base_ms": spread([1e3 * s for s in seconds["base"]])}
+            cells = [name, method, f"{entry['base_ms']['median']:.3g}", fmt(multiple)]
+            if n:
+                entry |= {"passes": n, "per_pass": {k: v / n for k, v in multiple.items()}}
+                cells.append(f"{fmt(entry['per_pass'])}  ({n} {MANY_PASSES[method]})")
+            if method == "shapley" and "xaug" not in inputs_names:
+                cells.append("(no XAUG input: zeros, nothing computed)")
+            out["networks"][name][method] = entry
+            rows.append(cells)
+    header = ["network", "method", "base ms", "multiple min/med/max", "multiple / passes"]
+    width = max(len(r) for r in rows)
+    table(
+        f"4. Explanation cost per batch of {size} (multiple of one fwd + input-grad pass)",
+        header[:width],
+        [r + [""] * (width - len(r)) for r in rows],
+    )
+    return out
+
+
+# ------------------------------------------------------------------------------------------ 5. jobs
+
+
+def empty_job(argv: list[str]) -> Callable[[], None]:
+    """One interpreter start running ``argv``, as a Snakemake job starts (output discarded)."""
+    python = str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable)
+    return lambda: subprocess.run([python, *argv], cwd=REPO, capture_output=True, check=True)
+
+
+def job_seconds(results: Path) -> dict[str, tuple[int, float]]:
+    """Per results folder: job executions (rows of Snakemake benchmark files) and their total seconds (``s``)."""
+    out: dict[str, tuple[int, float]] = {}
+    for path in sorted(results.glob("*/benchmarks/**/*.tsv")):
+        with open(path, newline="") as f:
+            values = [float(row["s"]) for row in csv.DictReader(f, delimiter="\t")]
+        jobs, total = out.get(path.relative_to(results).parts[0], (0, 0.0))
+        out[path.relative_to(results).parts[0]] = (jobs + len(values), total + sum(values))
+    return out
+
+
+def section_jobs(bench: Bench) -> dict[str, Any]:
+    """Empty-job wall time; and its share of the recorded jobs' time, if results/ holds benchmark files."""
+    seconds = interleaved({label: empty_job(argv) for label, argv in EMPTY_JOBS.items()}, bench.repeats, 0.0)
+    empty = {label: spread(s) for label, s in seconds.items()}
+    table(
+        "5. Empty job wall time (subprocess, s)", ["job", "min / median / max"], [[k, fmt(v)] for k, v in empty.items()]
+    )
+    out: dict[str, Any] = {"empty_job_s": empty}
+    per_sample = job_seconds(bench.args.results)
+    if not per_sample:
+        print(f"no Snakemake benchmark files under {bench.args.results}/*/benchmarks/: overhead skipped")
+        return out
+    per_sample["total"] = (sum(j for j, _ in per_sample.values()), sum(s for _, s in per_sample.values()))
+    out["jobs"] = {}
+    rows = []
+    for sample, (jobs, total) in per_sample.items():
+        shares = {label: e["median"] * jobs / total for label, e in empty.items()}
+        out["jobs"][sample] = {"jobs": jobs, "job_s": total, "overhead": shares}
+        rows.append([sample, str(jobs), f"{total:.0f}", *(f"{v:.1%}" for v in shares.values())])
+    header = ["results", "jobs", "job-s", *(f"overhead ({label})" for label in empty)]
+    table("5b. Job overhead = empty job (median) x jobs / job-seconds (target <= 10 %)", header, rows)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per measurement (default 5)")
+    parser.add_argument("--sections", type=int, nargs="+", default=[1, 2, 3, 4, 5], choices=[1, 2, 3, 4, 5])
+    parser.add_argument("--json", type=Path, help="also write every number to this JSON file")
+    parser.add_argument("--config", type=Path, default=REPO / "config" / "config.yaml")
+    parser.add_argument("--sample", default="pythia", help="whose input shapes and conventions (default pythia)")
+    parser.add_argument("--target-s", type=float, default=0.3, help="seconds one timing sample lasts at least")
+    parser.add_argument("--gemm-size", type=int, default=1024)
+    parser.add_argument("--jets", type=int, default=4096, help="jets of section 3's dataset (split as the config)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of section 3 (no early stopping)")
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile lever")
+    parser.add_argument("--results", type=Path, default=REPO / "results", help="where section 5 looks for jobs")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 2 repeats, small work, no compile")
+    args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.target_s, args.gemm_size, args.jets, args.epochs = 2, 0.05, 512, 1024, 1
+        args.no_compile = True
+    return args
+
+
+def make_bench(args: argparse.Namespace) -> Bench:
+    """The study's settings for one sample and random inputs of its shapes."""
+    config = load_config(args.config)
+    sample = samples(config)[args.sample]
+    explain = ExplainSettings.from_config(config["relevance"], explained_output=sample.explained_output)
+    methods = MethodSettings.from_config(config["relevance"])
+    if args.quick:
+        methods = dataclasses.replace(methods, batch_size=min(64, methods.batch_size))
+    train = training.TrainSettings.from_config(config["training"])
+    n = max(2 * train.batch_size, methods.batch_size)
+    arrays = synthetic_arrays(input_dims(config, sample), n, config["dataset"]["fractions"], seed=0)
+    return Bench(config, sample, train, explain, methods, arrays, args.repeats, args.target_s, args)
+
+
+def main() -> None:
+    args = parse_args()
+    quiet()
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    bench = make_bench(args)
+    shapes = training.model_shapes(bench.arrays)
+    print(f"torch {torch.__version__}, 1 thread; config {args.config.name}, sample {args.sample}: {shapes}")
+    print(
+        f"repeats {args.repeats}; ratios per repeat, printed min / median / max" + (" (--quick)" if args.quick else "")
+    )
+    results: dict[str, Any] = {"settings": {"torch": torch.__version__, "threads": 1, "sample": args.sample}}
+    results["settings"] |= {"shapes": shapes, "repeats": args.repeats, "quick": args.quick}
+    if 1 in args.sections or 2 in args.sections:
+        results["gemm"] = section_gemm(bench)
+    if 2 in args.sections:
+        results["training"] = section_training(bench, results["gemm"])
+    if 3 in args.sections:
+        results["lightning"] = section_lightning(bench)
+    if 4 in args.sections:
+        results["explanations"] = section_explanations(bench)
+    if 5 in args.sections:
+        results["jobs"] = section_jobs(bench)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+        print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
