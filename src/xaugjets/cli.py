@@ -192,12 +192,15 @@ def cmd_relevance_summary(args: argparse.Namespace) -> None:
             names = attrs0["summary"]["xaug_inputs"]
             top = [f for f in table["feature"] if f in names][: args.top]
             columns = [names.index(f) for f in top]
-            values = np.concatenate([a["xaug"] for a, _ in files])[:, columns]
-            relevance = np.concatenate([a["xaug_relevance"] for a, _ in files])[:, columns]
-            labels = np.concatenate([a["label"] for a, _ in files])
-            plots.relevance_profiles(values, relevance, labels, top, title, out / "xaug_profiles")
+            view = plots.XaugRelevance(
+                np.concatenate([a["xaug"] for a, _ in files])[:, columns],
+                np.concatenate([a["xaug_relevance"] for a, _ in files])[:, columns],
+                np.concatenate([a["label"] for a, _ in files]),
+                top,
+            )
+            plots.relevance_profiles(view, title, out / "xaug_profiles")
             if len(top) >= 2:
-                plots.relevance_scatter(values[:, :3], relevance[:, :3], labels, top[:3], title, out / "xaug_scatter")
+                plots.relevance_scatter(view.first(3), title, out / "xaug_scatter")
 
 
 def _cross_checks(args: argparse.Namespace) -> None:
@@ -415,11 +418,26 @@ def _stage_settings(p: argparse.ArgumentParser, stage: str) -> None:
             _add_setting(p, key, properties[key])
 
 
+Command = tuple[Callable[[argparse.Namespace], None], Callable[[argparse.ArgumentParser], None], str]
+COMMANDS: dict[str, Command] = {}  # name -> (what it runs, its arguments, its help), in --help order
+
+
+def command(name: str, run: Callable[[argparse.Namespace], None], help_: str) -> Callable:
+    """Register the decorated argument builder as sub-command ``name`` that runs ``run``."""
+
+    def register(arguments: Callable[[argparse.ArgumentParser], None]) -> Callable[[argparse.ArgumentParser], None]:
+        COMMANDS[name] = (run, arguments, help_)
+        return arguments
+
+    return register
+
+
 def _outputs(p: argparse.ArgumentParser, *names: str) -> None:
     for name in names:
         p.add_argument(_flag(name), required=True)
 
 
+@command("toy", cmd_toy, "Generate one seeded shard of toy jets of one class.")
 def _args_toy(p: argparse.ArgumentParser) -> None:
     p.add_argument("--process", choices=["signal", "background"], required=True)
     p.add_argument("--shard", type=int, required=True)
@@ -427,6 +445,7 @@ def _args_toy(p: argparse.ArgumentParser) -> None:
     _outputs(p, "output")
 
 
+@command("pythia", cmd_pythia, "Generate one seeded Pythia8 shard and process it into a jet file.")
 def _args_pythia(p: argparse.ArgumentParser) -> None:
     from .processes import PROCESSES
 
@@ -435,39 +454,50 @@ def _args_pythia(p: argparse.ArgumentParser) -> None:
     _outputs(p, "output")
 
 
+@command("dataset", cmd_dataset, "Merge jet shards, select, balance, split and scale into a dataset.")
 def _args_dataset(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+")
     p.add_argument("--xaug-inputs", nargs="*", default=[], help="XAUG variables fed to the networks (empty: all)")
     _outputs(p, "output")
 
 
+@command("train", cmd_train, "Train one network with one seed.")
 def _args_train(p: argparse.ArgumentParser) -> None:
     _outputs(p, "dataset", "model", "outdir")
     p.add_argument("--seed", type=int, required=True, help="training seed")
 
 
+@command("explain", cmd_explain, "Every explanation method, occlusion and activations for one network.")
 def _args_explain(p: argparse.ArgumentParser) -> None:
     _outputs(p, "dataset", "model_file")
     p.add_argument("--outdir", required=True, help="one {method}.h5 per explanation method is written here")
 
 
+@command(
+    "relevance-summary",
+    cmd_relevance_summary,
+    "Relevance tables over seeds (CSV + Markdown) and their plots, for every explanation method.",
+)
 def _args_relevance_summary(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", help="explanation folders of one model, one per seed")
     _outputs(p, "dataset", "sample", "model", "tables", "plots")
     p.add_argument("--top", type=int, default=6, help="XAUG variables shown in profiles (most relevant first)")
 
 
+@command("performance", cmd_performance, "Performance and XAUG-gain tables from the training runs.")
 def _args_performance(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", help="metrics.json files (scores.csv is read beside each)")
     p.add_argument("--models", nargs="+", required=True)
     _outputs(p, "csv", "markdown", "gain_csv", "gain_markdown")
 
 
+@command("decision-ordering", cmd_decision_ordering, "ADO between networks and expert variables.")
 def _args_decision_ordering(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", help="metrics.json files (scores.csv is read beside each)")
     _outputs(p, "dataset", "csv", "markdown", "plot")
 
 
+@command("overlap-scan", cmd_overlap_scan, "Toy performance and relevance against the overlap level.")
 def _args_overlap_scan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--performance", nargs="+", required=True, help="results/{sample}/tables/performance.csv")
     p.add_argument("--relevance", nargs="+", required=True, help="results/{sample}/tables/relevance_*.csv")
@@ -479,54 +509,40 @@ def _args_tables(p: argparse.ArgumentParser) -> None:
     _outputs(p, "csv", "markdown")
 
 
+@command("plot-summary", cmd_plot_summary, "ROC bands, training curves and XAUG distributions.")
 def _args_plot_summary(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", help="training output folders .../{model}/seed{seed}")
     _outputs(p, "dataset", "outdir")
 
 
+@command(
+    "z-matching",
+    cmd_z_matching,
+    "Matched and fully merged fractions of the signal jets (label 1), before and after the m_SD window.",
+)
 def _args_z_matching(p: argparse.ArgumentParser) -> None:
     _args_tables(p)
     p.add_argument("--m-sd-window", type=float, nargs=2, required=True, metavar=("LOW", "HIGH"))
 
 
+@command("provenance", cmd_provenance, "Record config, its hash, versions and git commit.")
 def _args_provenance(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="the resolved config as JSON")
     _outputs(p, "sample", "output")
 
 
-Command = tuple[Callable[[argparse.Namespace], None], Callable[[argparse.ArgumentParser], None], str]
-COMMANDS: dict[str, Command] = {
-    "toy": (cmd_toy, _args_toy, "Generate one seeded shard of toy jets of one class."),
-    "pythia": (cmd_pythia, _args_pythia, "Generate one seeded Pythia8 shard and process it into a jet file."),
-    "dataset": (cmd_dataset, _args_dataset, "Merge jet shards, select, balance, split and scale into a dataset."),
-    "train": (cmd_train, _args_train, "Train one network with one seed."),
-    "explain": (cmd_explain, _args_explain, "Every explanation method, occlusion and activations for one network."),
-    "relevance-summary": (
-        cmd_relevance_summary,
-        _args_relevance_summary,
-        "Relevance tables over seeds (CSV + Markdown) and their plots, for every explanation method.",
-    ),
-    "performance": (cmd_performance, _args_performance, "Performance and XAUG-gain tables from the training runs."),
-    "decision-ordering": (cmd_decision_ordering, _args_decision_ordering, "ADO between networks and expert variables."),
-    "overlap-scan": (cmd_overlap_scan, _args_overlap_scan, "Toy performance and relevance against the overlap level."),
-    "reference-comparison": (
-        cmd_reference_comparison,
-        _args_tables,
-        "The reference-conventions toy side by side (relevance tables of toy-reference and the default toy).",
-    ),
-    "plot-summary": (cmd_plot_summary, _args_plot_summary, "ROC bands, training curves and XAUG distributions."),
-    "expert-separation": (
-        cmd_expert_separation,
-        _args_tables,
-        "AUC and signal peak of every expert variable, from the jet files (before selection).",
-    ),
-    "z-matching": (
-        cmd_z_matching,
-        _args_z_matching,
-        "Matched and fully merged fractions of the signal jets (label 1), before and after the m_SD window.",
-    ),
-    "provenance": (cmd_provenance, _args_provenance, "Record config, its hash, versions and git commit."),
-}
+command(
+    "reference-comparison",
+    cmd_reference_comparison,
+    "The reference-conventions toy side by side (relevance tables of toy-reference and the default toy).",
+)(_args_tables)
+
+
+command(
+    "expert-separation",
+    cmd_expert_separation,
+    "AUC and signal peak of every expert variable, from the jet files (before selection).",
+)(_args_tables)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -309,28 +309,34 @@ def process(particles: EventParticles | ak.Array, settings: JetSettings, backend
     return describe(leading_jets(particles, settings, backend), settings, backend)
 
 
-@dataclass(frozen=True)
-class Subjets:
-    """The two subjets of each jet, ordered by pT (leading first): each column (jets, 2)."""
+class Kinematics:
+    """pT, η and φ of ``momentum`` (px, py, pz, E arrays), each computed once."""
 
-    momenta: dict[str, np.ndarray]  # px, py, pz, E
-    leading_label: np.ndarray  # (jets,): the Substructure.subjet label (1 or 2) of the leading subjet
+    momentum: dict[str, np.ndarray]
 
     @cached_property
     def pt(self) -> np.ndarray:
-        return np.hypot(self.momenta["px"], self.momenta["py"])
+        return np.hypot(self.momentum["px"], self.momentum["py"])
 
     @cached_property
     def eta(self) -> np.ndarray:
-        return _eta(self.momenta["px"], self.momenta["py"], self.momenta["pz"])
+        return _eta(self.momentum["px"], self.momentum["py"], self.momentum["pz"])
 
     @cached_property
     def phi(self) -> np.ndarray:
-        return np.arctan2(self.momenta["py"], self.momenta["px"])
+        return np.arctan2(self.momentum["py"], self.momentum["px"])
+
+
+@dataclass(frozen=True)
+class Subjets(Kinematics):
+    """The two subjets of each jet, ordered by pT (leading first): each column (jets, 2)."""
+
+    momentum: dict[str, np.ndarray]  # px, py, pz, E
+    leading_label: np.ndarray  # (jets,): the Substructure.subjet label (1 or 2) of the leading subjet
 
     def four_vector(self, i: int) -> dict[str, np.ndarray]:
         """Subjet ``i`` (0 leading, 1 second) of each jet."""
-        return {k: v[:, i] for k, v in self.momenta.items()}
+        return {k: v[:, i] for k, v in self.momentum.items()}
 
 
 def ordered_subjets(found: np.ndarray) -> Subjets:
@@ -343,7 +349,7 @@ def ordered_subjets(found: np.ndarray) -> Subjets:
 
 
 @dataclass(frozen=True)
-class JetFrame:
+class JetFrame(Kinematics):
     """The accepted jets: what their expert variables, images and particle lists are computed from."""
 
     constituents: EventParticles  # by decreasing pT within each jet; column "subjet": 1, 2, or 0 (groomed away)
@@ -357,18 +363,6 @@ class JetFrame:
         """The jet four-vector: the sum over its constituents."""
         event, n_jets = self.constituents.event_index, len(self.constituents)
         return {k: np.bincount(event, weights=self.constituents[k], minlength=n_jets) for k in MOMENTUM_FIELDS}
-
-    @cached_property
-    def pt(self) -> np.ndarray:
-        return np.hypot(self.momentum["px"], self.momentum["py"])
-
-    @cached_property
-    def eta(self) -> np.ndarray:
-        return _eta(self.momentum["px"], self.momentum["py"], self.momentum["pz"])
-
-    @cached_property
-    def phi(self) -> np.ndarray:
-        return np.arctan2(self.momentum["py"], self.momentum["px"])
 
     @cached_property
     def mass(self) -> np.ndarray:

@@ -4,6 +4,7 @@ relevance profiles and expert-variable distributions."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -42,6 +43,7 @@ def save(fig: plt.Figure, base: str | Path) -> list[Path]:
         path = Path(f"{base}.{ext}")
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=ext, dpi=130)
+        fig.set_layout_engine("none")  # keep the layout just computed: the second format only draws
         written.append(path)
     plt.close(fig)
     return written
@@ -131,21 +133,27 @@ def training_curves(histories: Mapping[str, Sequence[pd.DataFrame]], base: str |
     save(fig, base)
 
 
-def relevance_profiles(
-    values: np.ndarray,
-    relevance: np.ndarray,
-    labels: np.ndarray,
-    names: Sequence[str],
-    title: str,
-    base: str | Path,
-    bins: int = 10,
-) -> None:
+@dataclass(frozen=True)
+class XaugRelevance:
+    """Per jet: the XAUG inputs as the network sees them, their signed normalized relevance, the class."""
+
+    values: np.ndarray  # (jets, variables)
+    relevance: np.ndarray  # (jets, variables)
+    labels: np.ndarray  # (jets,)
+    names: Sequence[str]
+
+    def first(self, n: int) -> XaugRelevance:
+        return XaugRelevance(self.values[:, :n], self.relevance[:, :n], self.labels, self.names[:n])
+
+
+def relevance_profiles(view: XaugRelevance, title: str, base: str | Path, bins: int = 10) -> None:
     """Mean signed normalized relevance of each XAUG variable in bins of its input value, by class, with the
     standard error of each bin's mean (over jets and seeds); the variable's distribution underneath.
 
     Bins span the 1st to 99th percentile of the input as the network sees it (scaled or raw), so the plot
     works for every encoding; the input value 0 is LRP's reference point.
     """
+    values, relevance, labels, names = view.values, view.relevance, view.labels, view.names
     fig, axes = plt.subplots(
         2, len(names), figsize=(2.8 * len(names), 4.2), sharex="col", squeeze=False, height_ratios=(2.2, 1)
     )
@@ -183,22 +191,15 @@ def relevance_profiles(
     save(fig, base)
 
 
-def relevance_scatter(
-    values: np.ndarray,
-    relevance: np.ndarray,
-    labels: np.ndarray,
-    names: Sequence[str],
-    title: str,
-    base: str | Path,
-    max_points: int = 2000,
-) -> None:
+def relevance_scatter(view: XaugRelevance, title: str, base: str | Path, max_points: int = 2000) -> None:
     """Pairs of the given variables (scaled values), coloured by the summed |relevance| of the pair.
 
     Rows: signal, background; one column per pair.
     """
+    values, labels, names = view.values, view.labels, view.names
     pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
     fig, axes = plt.subplots(2, len(pairs), figsize=(3.0 * len(pairs), 5.6), squeeze=False)
-    colour = np.abs(relevance)
+    colour = np.abs(view.relevance)
     vmax = float(np.percentile(colour, 99)) or 1.0
     for col, (i, j) in enumerate(pairs):
         for row, label in enumerate((1, 0)):

@@ -23,6 +23,7 @@ class Sample:
     xaug_encoding: str
     explained_output: str
     models: tuple[str, ...]
+    windows: dict[str, list[float]]  # the selection on raw expert variables before training
     overlap: int | None = None
 
 
@@ -31,12 +32,13 @@ def samples(config: dict[str, Any]) -> dict[str, Sample]:
     encoding = config["dataset"]["xaug_encoding"]
     output = config["relevance"]["explained_output"]
     models = tuple(config["models"])
+    windows = dict(config["dataset"]["windows"])
     out: dict[str, Sample] = {}
     for kind in config["samples"]:
         if kind == "toy":
             for level in config["toy"]["overlaps"]:
                 name = f"toy-overlap{level}"
-                out[name] = Sample(name, "toy", encoding, output, models, level)
+                out[name] = Sample(name, "toy", encoding, output, models, windows, level)
             reference = config["toy"]["reference"]
             if reference["enabled"]:
                 # Only the networks that see XAUG values: the others are the same networks as at the same
@@ -48,10 +50,13 @@ def samples(config: dict[str, Any]) -> dict[str, Sample]:
                     reference["xaug_encoding"],
                     reference["explained_output"],
                     xaug_models,
+                    windows,
                     reference["overlap"],
                 )
-        else:
-            out[kind] = Sample(kind, kind, encoding, output, models)
+        else:  # pythia: the m_SD window is part of its selection
+            out[kind] = Sample(
+                kind, kind, encoding, output, models, windows | {"m_sd": config["pythia"]["m_sd_window"]}
+            )
     return out
 
 

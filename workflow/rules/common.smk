@@ -20,8 +20,8 @@ except ConfigError as err:
 
 SAMPLES = samples(config)
 TOY_SAMPLES = [name for name, s in SAMPLES.items() if s.kind == "toy"]
-# Explanation methods: LRP rules and the other attribution methods, one table each.
-RULES = [*config["relevance"]["rules"], *config["relevance"]["methods"]]
+# Explanation methods: the LRP rules and the other attribution methods, one table each.
+METHODS = [*config["relevance"]["rules"], *config["relevance"]["methods"]]
 TOY_PROCESSES = ("signal", "background")
 
 
@@ -61,7 +61,7 @@ def relevance_files(wildcards):
         "results/{sample}/relevance/{model}/seed{seed}/{name}.h5",
         sample=wildcards.sample,
         model=wildcards.model,
-        name=[*RULES, "occlusion"],
+        name=[*METHODS, "occlusion"],
         seed=config["training"]["seeds"],
     )
 
@@ -76,12 +76,9 @@ def metrics_files(wildcards):
 
 
 def dataset_settings(wildcards):
-    """The dataset stage's flags for one sample: its XAUG encoding, and for pythia the m_SD window."""
+    """The dataset stage's flags for one sample: its XAUG encoding and its selection windows."""
     sample = SAMPLES[wildcards.sample]
-    windows = dict(config["dataset"]["windows"])
-    if sample.kind == "pythia":
-        windows["m_sd"] = config["pythia"]["m_sd_window"]
-    return config_flags("dataset", config, windows=windows, xaug_encoding=sample.xaug_encoding)
+    return config_flags("dataset", config, windows=sample.windows, xaug_encoding=sample.xaug_encoding)
 
 
 def xaug_inputs(wildcards):
@@ -97,7 +94,7 @@ def relevance_tables(samples):
             "results/{sample}/tables/relevance_{model}_{method}.csv",
             sample=sample,
             model=SAMPLES[sample].models,
-            method=RULES,
+            method=METHODS,
         )
     ]
 

@@ -7,7 +7,7 @@ rule explain:
         dataset="results/{sample}/dataset.h5",
         model="results/{sample}/models/{model}/seed{seed}/model.pt",
     output:
-        relevance=expand("results/{{sample}}/relevance/{{model}}/seed{{seed}}/{method}.h5", method=RULES),
+        relevance=expand("results/{{sample}}/relevance/{{model}}/seed{{seed}}/{method}.h5", method=METHODS),
         occlusion="results/{sample}/relevance/{model}/seed{seed}/occlusion.h5",
         activations="results/{sample}/relevance/{model}/seed{seed}/activations.csv",
     params:
@@ -43,9 +43,9 @@ rule relevance_summary:
                 subcategory="Relevance tables",
                 labels={"model": "{model}", "rule": method},
             )
-            for method in RULES
+            for method in METHODS
         ],
-        md=expand("results/{{sample}}/tables/relevance_{{model}}_{method}.md", method=RULES),
+        md=expand("results/{{sample}}/tables/relevance_{{model}}_{method}.md", method=METHODS),
         occlusion=report(
             "results/{sample}/tables/occlusion_{model}.csv",
             caption="../report/occlusion.rst",
@@ -94,7 +94,7 @@ rule relevance_summary:
                 subcategory="Relevance plots",
                 labels={"model": "{model}", "rule": method, "figure": "{name}"},
             )
-            for method in RULES
+            for method in METHODS
         ],
     params:
         runs=seed_dirs("relevance"),
