@@ -15,7 +15,7 @@ include: "workflow/rules/common.smk"
 wildcard_constraints:
     sample="|".join(SAMPLES),
     model="|".join(config["models"]),
-    method="|".join(RULES),
+    method="|".join(METHODS),
     seed=r"\d+",
     shard=r"\d+",
 

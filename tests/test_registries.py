@@ -103,3 +103,13 @@ def test_settings_come_from_the_schema_defaults():
         assert schema_section("training")[field]["default"] == value, field
     names = list(samples(config))
     assert names == ["toy-overlap0", "toy-overlap1", "toy-overlap2", "toy-reference", "pythia"]
+
+
+def test_methods_declare_what_they_need():
+    """Every registered method names its completeness baseline and records only real settings."""
+    knobs = {f.name for f in fields(MethodSettings)}
+    for name, method in attribution.METHODS.items():
+        assert method.baseline in attribution.BASELINES, name
+        assert set(method.knobs) <= knobs, name
+    lrp = attribution.lrp_method("z", relevance.RuleParameters(0.1, 2.0))
+    assert lrp.baseline == "output" and lrp.needs is None

@@ -64,18 +64,22 @@ def _logits(net: TaggerNet, inputs: tuple[torch.Tensor, ...], batch_size: int) -
 
 
 def completeness_target(
-    name: str, net: TaggerNet, inputs: tuple[torch.Tensor, ...], logits: np.ndarray, settings: ExplainSettings
+    method: attribution.AttributionMethod,
+    net: TaggerNet,
+    inputs: tuple[torch.Tensor, ...],
+    logits: np.ndarray,
+    settings: ExplainSettings,
 ) -> tuple[np.ndarray, str]:
-    """What Σ relevance should equal for this method, and its name.
+    """What Σ relevance should equal for this method (its ``baseline``), and its name.
 
     LRP and gradient × input split the explained output itself; integrated gradients and DeepLIFT split
     f(x) − f(0); Shapley values split f(x) − f(x with the XAUG values at 0).
     """
     explained = relevance.explained_values(logits, settings.explained_output)
-    if name in relevance.RULES or name == "gradient_x_input":
+    if method.baseline == "output":
         return explained, "explained output"
     zeroed = tuple(torch.zeros_like(t) for t in inputs)
-    if name == "shapley":
+    if method.baseline == "xaug":
         zeroed = (*inputs[:-1], zeroed[-1]) if "xaug" in net.inputs else inputs
     sign = np.sign(explained) * np.sign(np.where(logits == 0, 1.0, logits))
     return sign * (logits - _logits(net, zeroed, settings.batch_size)), "f(x) − f(baseline)"
@@ -94,7 +98,7 @@ def run_method(
     features, names, normalized = relevance.feature_relevances(
         relevances, net.inputs, attrs["xaug_inputs"], particle_features
     )
-    target, target_name = completeness_target(name, net, inputs, logits, settings)
+    target, target_name = completeness_target(method, net, inputs, logits, settings)
     deviation = relevance.conservation(relevances, target)
     out = {
         "features": features,
@@ -115,15 +119,14 @@ def run_method(
         "rule": name,
         "rule_description": relevance.RULES[name][2] if is_lrp else method.description,
         **({"pooling": relevance.POOLING_RULE, "epsilon": settings.epsilon, "gamma": settings.gamma} if is_lrp else {}),
-        **({"ig_steps": settings.ig_steps} if name == "integrated_gradients" else {}),
-        **({"shapley_samples": settings.shapley_samples} if name == "shapley" else {}),
+        **{knob: getattr(settings, knob) for knob in method.knobs},
         "explained_output": "signal logit f" if settings.explained_output == "signal" else "predicted class sign(f)·f",
         "xaug_encoding": attrs.get("xaug_encoding", "minmax"),
         "normalization": "per jet by the largest |R| over all inputs; |R| summed per feature",
         "conservation_of": target_name,
         **(
-            {"applicable": "no: the network has no XAUG input, every value is 0"}
-            if name == "shapley" and "xaug" not in net.inputs
+            {"applicable": f"no: the network has no {method.needs.upper()} input, every value is 0"}
+            if method.needs is not None and method.needs not in net.inputs
             else {}
         ),
         "model": net.name,
