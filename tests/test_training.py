@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
+from lightning.pytorch.callbacks import Callback
 
 from xaugjets.datasets import read_dataset
 from xaugjets.training import FitResult, TrainSettings, fit
@@ -43,3 +45,40 @@ def test_early_stopping_ends_before_max_epochs(toy_dataset):
     settings = TrainSettings(**{**vars(SETTINGS), "max_epochs": 50, "patience": 1, "min_delta": 0.5})
     result = fit(arrays, "xaug_dnn", seed=3, settings=settings)
     assert result.stop_reason == "early_stopping" and len(result.history) == 2
+
+
+class Interrupt(RuntimeError):
+    """Stands in for a job killed between epochs."""
+
+
+class KillAtEpoch(Callback):
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer, module) -> None:
+        if trainer.current_epoch == self.epoch:
+            raise Interrupt(f"killed at epoch {self.epoch}")
+
+
+def test_killed_fit_resumes_from_its_last_checkpoint_to_the_same_weights(toy_dataset, tmp_path):
+    """Dropout, shuffling, Adam and early stopping all carry state: the resumed run must end identically."""
+    arrays, _ = read_dataset(str(toy_dataset))
+    settings = TrainSettings(**{**vars(SETTINGS), "max_epochs": 5})
+    whole = fit(arrays, "cnn1d_xaug", seed=4, settings=settings, workdir=tmp_path / "whole", run_id="a")
+    with pytest.raises(Interrupt):
+        fit(arrays, "cnn1d_xaug", 4, settings, tmp_path / "killed", "a", callbacks=[KillAtEpoch(3)])
+    assert (tmp_path / "killed" / "last.ckpt").exists()
+    resumed = fit(arrays, "cnn1d_xaug", 4, settings, tmp_path / "killed", "a")
+    assert [row["val_loss"] for row in resumed.history] == [row["val_loss"] for row in whole.history]
+    assert resumed.best_epoch == whole.best_epoch
+    expected = whole.net.state_dict()
+    assert all(torch.equal(expected[k], v) for k, v in resumed.net.state_dict().items())
+    assert (tmp_path / "whole" / "metrics.csv").read_text().count("\n") > 5  # Lightning's CSV log
+
+
+def test_a_checkpoint_of_another_run_is_not_resumed(toy_dataset, tmp_path):
+    arrays, _ = read_dataset(str(toy_dataset))
+    with pytest.raises(Interrupt):
+        fit(arrays, "xaug_dnn", 4, SETTINGS, tmp_path, "old settings", callbacks=[KillAtEpoch(1)])
+    fresh = fit(arrays, "xaug_dnn", 4, SETTINGS, tmp_path, "new settings")
+    assert len(fresh.history) == SETTINGS.max_epochs  # started from epoch 0

@@ -1,9 +1,11 @@
 """Training one network for one seed with PyTorch Lightning, deterministically.
 
-:func:`fit` trains on arrays in memory and touches no file; :func:`train` reads a dataset, fits and writes
-the run.  The checkpoint we keep is our own ``model.pt`` (state dict + build arguments), written atomically
-and loadable with ``torch.load(..., weights_only=True)``; Lightning's own checkpointing is switched off so
-an interrupted job leaves nothing that looks like a finished model.
+:func:`fit` trains on arrays in memory; given a work folder it also logs (Lightning's CSV logger,
+``metrics.csv``) and keeps a ``last.ckpt`` after every epoch, from which a killed job resumes to the same
+final weights (model, optimizer, early stopping, history and every random-number state are in it).
+:func:`train` reads a dataset, fits and writes the run.  The model we keep is our own ``model.pt`` (state
+dict + build arguments), written atomically and loadable with ``torch.load(..., weights_only=True)``;
+``last.ckpt`` is removed once the run is written, so nothing half-trained looks like a finished model.
 
 Early stopping watches the validation loss: training ends once it has not improved by ``min_delta`` for
 ``patience`` epochs.  A run that reaches ``max_epochs`` first is flagged (``stop_reason: max_epochs``),
@@ -16,6 +18,7 @@ import copy
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
+from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader, TensorDataset
 
 from .config import Settings
@@ -55,12 +59,26 @@ class TrainSettings(Settings):
 class TaggerModule(L.LightningModule):
     """Binary cross-entropy on the signal logit, weighted by the event weights."""
 
-    def __init__(self, net: TaggerNet, learning_rate: float) -> None:
+    def __init__(self, net: TaggerNet, learning_rate: float, shuffle: torch.Generator, run_id: str = "") -> None:
         super().__init__()
         self.net = net
         self.learning_rate = learning_rate
+        self.shuffle = shuffle  # the training loader's generator: its state goes into checkpoints
+        self.run_id = run_id
         self._val_logits: list[torch.Tensor] = []
         self._val_labels: list[torch.Tensor] = []
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Random-number states, so that a resumed run draws what the uninterrupted one would have."""
+        checkpoint["xaugjets"] = {
+            "run_id": self.run_id,
+            "torch_rng": torch.get_rng_state(),
+            "shuffle_rng": self.shuffle.get_state(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        torch.set_rng_state(checkpoint["xaugjets"]["torch_rng"])
+        self.shuffle.set_state(checkpoint["xaugjets"]["shuffle_rng"])
 
     def _loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         *inputs, label, weight = batch
@@ -101,6 +119,13 @@ class HistoryAndBest(Callback):
         self.best_state: dict[str, torch.Tensor] = {}
         self._start = time.perf_counter()
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "best_loss": self.best_loss, "best_epoch": self.best_epoch, "best": self.best_state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rows, self.best_loss, self.best_epoch = state["rows"], state["best_loss"], state["best_epoch"]
+        self.best_state = state["best"]
+
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         row = {
@@ -122,14 +147,27 @@ class HistoryAndBest(Callback):
         )
 
 
-def _loader(arrays: dict, inputs: tuple[str, ...], batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+class LastCheckpoint(Callback):
+    """Write ``last.ckpt`` atomically at the end of every epoch, after early stopping and the history."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        with atomic_path(self.path) as tmp:
+            trainer.save_checkpoint(tmp, weights_only=False)  # the full state, not only the weights
+
+
+def _loader(arrays: dict, inputs: tuple[str, ...], batch_size: int, generator: torch.Generator | None) -> DataLoader:
+    """Batches of (inputs..., label, weight); shuffled with ``generator`` unless it is None."""
     tensors = (
         *input_tensors(arrays, inputs),
         torch.as_tensor(arrays["label"], dtype=torch.float32),
         torch.as_tensor(arrays["weight"], dtype=torch.float32),
     )
-    generator = torch.Generator().manual_seed(seed)
-    return DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=shuffle, generator=generator)
+    return DataLoader(
+        TensorDataset(*tensors), batch_size=batch_size, shuffle=generator is not None, generator=generator
+    )
 
 
 def model_shapes(arrays: dict) -> dict[str, int]:
@@ -165,8 +203,58 @@ class FitResult:
     seconds: float
 
 
-def fit(arrays: dict, model_name: str, seed: int, settings: TrainSettings) -> FitResult:
-    """Fit ``model_name`` on the train split of ``arrays`` with early stopping on the val split; no file I/O."""
+def _resume_point(workdir: Path | None, run_id: str) -> Path | None:
+    """``workdir``/last.ckpt if it belongs to this very run; a stale or unreadable one is removed."""
+    last = None if workdir is None else workdir / "last.ckpt"
+    if last is None or not last.exists():
+        return None
+    try:
+        stored = torch.load(last, map_location="cpu", weights_only=True).get("xaugjets", {}).get("run_id")
+    except Exception as err:  # a job killed while writing it
+        stored = f"unreadable ({err})"
+    if stored == run_id:
+        print(f"resuming from {last}", file=sys.stderr, flush=True)
+        return last
+    print(f"ignoring {last}: it belongs to another run ({stored})", file=sys.stderr, flush=True)
+    last.unlink()
+    return None
+
+
+def _trainer(
+    settings: TrainSettings, device: torch.device, callbacks: list[Callback], workdir: Path | None
+) -> L.Trainer:
+    """Deterministic, quiet unless run by hand; with a work folder: CSV log and a last.ckpt every epoch."""
+    if workdir is not None:
+        callbacks = [*callbacks, LastCheckpoint(workdir / "last.ckpt")]
+    return L.Trainer(
+        max_epochs=settings.max_epochs,
+        accelerator="gpu" if device.type == "cuda" else "cpu",
+        devices=1,
+        deterministic=True,
+        logger=CSVLogger(workdir, name="", version="") if workdir is not None else False,
+        enable_checkpointing=False,
+        enable_progress_bar=sys.stderr.isatty(),
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,  # epoch-level metrics only; silences the interval warning
+        callbacks=callbacks,
+    )
+
+
+def fit(
+    arrays: dict,
+    model_name: str,
+    seed: int,
+    settings: TrainSettings,
+    workdir: Path | None = None,
+    run_id: str = "",
+    callbacks: Sequence[Callback] = (),
+) -> FitResult:
+    """Fit ``model_name`` on the train split of ``arrays`` with early stopping on the val split.
+
+    Without ``workdir`` nothing touches a file.  With it, a ``last.ckpt`` there from the same ``run_id``
+    (model, seed, settings and dataset) is resumed.  ``callbacks`` are extra Lightning callbacks (tests).
+    """
     pin_threads(settings.threads)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on GPUs
     L.seed_everything(seed, workers=True, verbose=False)
@@ -178,23 +266,15 @@ def fit(arrays: dict, model_name: str, seed: int, settings: TrainSettings) -> Fi
     inputs = MODEL_INPUTS[model_name]
     history = HistoryAndBest(settings.max_epochs)
     stopper = EarlyStopping("val_loss", patience=settings.patience, min_delta=settings.min_delta)
-    trainer = L.Trainer(
-        max_epochs=settings.max_epochs,
-        accelerator="gpu" if device.type == "cuda" else "cpu",
-        devices=1,
-        deterministic=True,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=[stopper, history],
-    )
+    trainer = _trainer(settings, device, [stopper, history, *callbacks], workdir)
+    shuffle = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
     trainer.fit(
-        TaggerModule(net, settings.learning_rate),
-        _loader(train_arrays, inputs, settings.batch_size, True, seed),
-        _loader(val_arrays, inputs, 4096, False, seed),
+        TaggerModule(net, settings.learning_rate, shuffle, run_id),
+        _loader(train_arrays, inputs, settings.batch_size, shuffle),
+        _loader(val_arrays, inputs, 4096, None),
+        ckpt_path=_resume_point(workdir, run_id),
+        weights_only=True,
     )
     seconds = time.perf_counter() - start
     net.load_state_dict(history.best_state)
@@ -209,10 +289,18 @@ def fit(arrays: dict, model_name: str, seed: int, settings: TrainSettings) -> Fi
     )
 
 
+def run_id(dataset: str, model_name: str, seed: int, settings: TrainSettings) -> str:
+    """What a resumable checkpoint must match: the model, seed, settings and this very dataset file."""
+    stat = os.stat(dataset)
+    return f"{model_name}|{seed}|{sorted(vars(settings).items())}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
 def train(dataset: str, model_name: str, seed: int, outdir: str, settings: TrainSettings) -> dict[str, Any]:
     """Fit ``model_name`` with training seed ``seed``; write model.pt, history.csv, scores.csv, metrics.json."""
     arrays, attrs = read_dataset(dataset)  # one read, split in memory
-    result = fit(arrays, model_name, seed, settings)
+    out = Path(outdir)
+    workdir = out / "lightning"
+    result = fit(arrays, model_name, seed, settings, workdir, run_id(dataset, model_name, seed, settings))
     device = resolve_device(settings.accelerator)
     test_arrays = select_split(arrays, "test")
     scores = predict(result.net, test_arrays, device)
@@ -230,7 +318,6 @@ def train(dataset: str, model_name: str, seed: int, outdir: str, settings: Train
         "n_train": int((arrays["split"] == 0).sum()),
         "n_test": len(scores),
     }
-    out = Path(outdir)
     with atomic_path(out / "model.pt") as tmp:
         torch.save(
             {
@@ -253,4 +340,5 @@ def train(dataset: str, model_name: str, seed: int, outdir: str, settings: Train
             float_format="%.9g",  # enough digits to recompute the figures (bootstrap)
         )
     write_json(out / "metrics.json", metrics)
+    (workdir / "last.ckpt").unlink(missing_ok=True)  # the run is written: nothing left to resume
     return metrics
