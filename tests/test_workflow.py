@@ -101,7 +101,7 @@ def test_toy_relevance_tables(toy, model):
 def test_lrp_logs_conservation_and_plots(toy):
     log = (toy / "logs" / "explain" / "cnn2d_seed1.log").read_text()
     assert "|ΣR − explained output| / |explained output|" in log
-    assert (toy / "plots" / "relevance" / "cnn2d_xaug_presetA" / "image_relevance.pdf").exists()
+    assert (toy / "plots" / "relevance" / "cnn2d_xaug_presetA" / "image_relevance.png").exists()
     assert (toy / "plots" / "relevance" / "xaug_dnn_epsilon" / "xaug_profiles.png").exists()
     assert (toy / "plots" / "relevance" / "cnn1d_xaug_epsilon" / "xaug_scatter.png").exists()
     for name in ("roc", "training_curves", "xaug_distributions"):

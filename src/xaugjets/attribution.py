@@ -67,10 +67,23 @@ class MethodSettings(Settings):
             raise ValueError(f"MethodSettings.ig_method must be one of {list(IG_QUADRATURES)}, got {self.ig_method!r}")
 
 
+# What Σ relevance of a method adds up to: the explained output itself ("output"), or its change from a
+# baseline where every input ("all") or only the XAUG input ("xaug") is set to 0.
+BASELINES = ("output", "all", "xaug")
+
+
 class AttributionMethod(Protocol):
-    """What every entry of ``METHODS`` (and :func:`lrp_method`) provides."""
+    """What every entry of ``METHODS`` (and :func:`lrp_method`) provides.
+
+    ``baseline`` (one of :data:`BASELINES`) fixes the completeness check; ``knobs`` are the
+    :class:`MethodSettings` fields recorded with its tables; ``needs`` is a network input without which
+    the method has nothing to explain (its relevances are then all 0).
+    """
 
     description: str
+    baseline: str
+    knobs: tuple[str, ...]
+    needs: str | None
 
     def attribute(
         self, net: nn.Module, inputs: tuple[torch.Tensor, ...], explained_output: str, settings: MethodSettings
@@ -193,6 +206,9 @@ class CaptumMethod:
     name: str
     description: str
     compute: Callable[[nn.Module, Batch, MethodSettings], Batch]
+    baseline: str
+    knobs: tuple[str, ...] = ()
+    needs: str | None = None
 
     def attribute(
         self, net: nn.Module, inputs: tuple[torch.Tensor, ...], explained_output: str, settings: MethodSettings
@@ -220,6 +236,9 @@ class LRPMethod:
 
     rule: str
     params: relevance.RuleParameters
+    baseline: str = "output"
+    knobs: tuple[str, ...] = ()
+    needs: str | None = None
 
     @property
     def description(self) -> str:
@@ -247,23 +266,30 @@ METHODS: dict[str, AttributionMethod] = {
         "integrated gradients: (x − x0)·mean gradient on the straight path x0 → x (Gauss-Legendre, ig_steps "
         "points), ΣR = f(x) − f(x0) up to the quadrature; baseline x0 = all-zero inputs",
         _integrated_gradients,
+        baseline="all",
+        knobs=("ig_steps",),
     ),
     "gradient_x_input": CaptumMethod(
         "gradient_x_input",
         "gradient × input: x·∂f/∂x at the jet, a first-order split; no baseline (measured from the value 0)",
         _gradient_x_input,
+        baseline="output",
     ),
     "deeplift": CaptumMethod(
         "deeplift",
         "DeepLIFT, rescale rule (max-pool: change routed to the winners), ΣR = f(x) − f(x0); "
         "baseline x0 = all-zero inputs",
         _deeplift,
+        baseline="all",
     ),
     "shapley": CaptumMethod(
         "shapley",
         "Shapley value sampling over the XAUG values only (shapley_samples seeded permutations), other inputs "
         "fixed at the jet's and given zero; baseline: an absent XAUG value is 0",
         _shapley,
+        baseline="xaug",
+        knobs=("shapley_samples",),
+        needs="xaug",
     ),
 }
 method_descriptions: dict[str, str] = {name: method.description for name, method in METHODS.items()}

@@ -156,6 +156,8 @@ def cmd_explain(args: argparse.Namespace) -> None:
 def cmd_relevance_summary(args: argparse.Namespace) -> None:
     """Tables over seeds (CSV + Markdown), then their plots, for every rule of one model."""
     from . import plots
+
+    plots.FORMATS[:] = args.formats
     from .aggregation import occlusion_table, relevance_table, write_table
     from .datasets import read_dataset
     from .io import read_h5
@@ -243,6 +245,8 @@ def cmd_performance(args: argparse.Namespace) -> None:
 def cmd_decision_ordering(args: argparse.Namespace) -> None:
     """ADO between every pair of networks and between each network and each expert variable."""
     from . import plots
+
+    plots.FORMATS[:] = args.formats
     from .aggregation import load_runs, write_table
     from .crosscheck import ado_table
     from .datasets import read_dataset
@@ -282,6 +286,8 @@ def cmd_plot_summary(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from . import plots
+
+    plots.FORMATS[:] = args.formats
     from .datasets import read_dataset
 
     scores: dict[str, list] = {}
@@ -361,7 +367,9 @@ STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "training": RUNTIME,
     },
-    "relevance-summary": {"relevance": ("rules", "methods", "bootstrap")},
+    "relevance-summary": {"relevance": ("rules", "methods", "bootstrap"), "plots": ("formats",)},
+    "decision-ordering": {"plots": ("formats",)},
+    "plot-summary": {"plots": ("formats",)},
     "performance": {"relevance": ("bootstrap",)},
 }  # fmt: skip
 

@@ -1,5 +1,5 @@
-"""Publication plots (PNG + PDF): relevance bars, image/relevance heatmaps, ROC bands, training curves,
-relevance profiles and expert-variable distributions."""
+"""Publication plots: relevance bars, image/relevance heatmaps, ROC bands, training curves, relevance
+profiles and expert-variable distributions; PNG, plus PDF or SVG where ``plots.formats`` asks for them."""
 
 from __future__ import annotations
 
@@ -34,12 +34,19 @@ CLASS_NAMES = {1: "signal", 0: "background"}
 CLASS_COLORS = {1: "#d62728", 0: "#1f77b4"}
 
 
+FORMATS: list[str] = []  # set by the plotting commands from the config (plots.formats); empty: its default
+
+
 def save(fig: plt.Figure, base: str | Path) -> list[Path]:
-    """Write ``base``.png and ``base``.pdf atomically and close the figure."""
+    """Write ``base``.{png, ...} (the configured formats) atomically and close the figure."""
+    if not FORMATS:
+        from .config import section_defaults
+
+        FORMATS.extend(section_defaults("plots")["formats"])
     if fig.get_layout_engine() is None:
         fig.set_layout_engine("constrained")
     written = []
-    for ext in ("png", "pdf"):
+    for ext in FORMATS:
         path = Path(f"{base}.{ext}")
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=ext, dpi=130)

@@ -52,6 +52,7 @@ rule summary_plots:
         ),
     params:
         runs=lambda wildcards, input: " ".join(str(Path(m).parent) for m in input.metrics),
+        settings=config_flags("plot-summary", config),
     log:
         "results/{sample}/logs/summary_plots.log",
     benchmark:
@@ -59,7 +60,7 @@ rule summary_plots:
     conda:
         "../../envs/xaugjets.yaml"
     shell:
-        "python -m xaugjets plot-summary {params.runs} --dataset {input.dataset} --outdir {output} "
+        "python -m xaugjets plot-summary {params.runs} --dataset {input.dataset} --outdir {output} {params.settings} "
         "> {log} 2>&1"
 
 
@@ -105,6 +106,8 @@ rule decision_ordering:
             subcategory="Decision ordering",
             labels={"figure": "ADO"},
         ),
+    params:
+        settings=config_flags("decision-ordering", config),
     log:
         "results/{sample}/logs/decision_ordering.log",
     benchmark:
@@ -113,4 +116,4 @@ rule decision_ordering:
         "../../envs/xaugjets.yaml"
     shell:
         "python -m xaugjets decision-ordering {input.metrics} --dataset {input.dataset} --csv {output.csv} "
-        "--markdown {output.md} --plot {output.plot} > {log} 2>&1"
+        "--markdown {output.md} --plot {output.plot} {params.settings} > {log} 2>&1"
