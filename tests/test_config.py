@@ -44,7 +44,9 @@ def test_default_and_test_configs_are_valid(repo, good):
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("models", ["cnn2d", "transformer"], r"models\.1: 'transformer' is not one of"),
+        ("models", ["cnn2d", "transformer"], r"models\.1: 'transformer' is neither one of .* nor in user_models"),
+        ("user_models", {"cnn2d": {"factory": "a.b:c", "inputs": ["image"]}}, r"user_models\.cnn2d: the study already"),
+        ("user_models", {"me": {"factory": "no", "inputs": ["image"]}}, r"user_models\.me\.factory: 'no' does"),
         ("relevance.rules", ["z", "no_such_rule"], r"relevance\.rules\.1: 'no_such_rule' is not one of"),
         ("toy.jets_per_shard", -5, r"toy\.jets_per_shard: -5 is less than the minimum"),
         ("training.seeds", [], r"training\.seeds: \[\] should be non-empty"),
@@ -92,7 +94,7 @@ def test_snakemake_stops_before_any_job(repo, tmp_path):
         cwd=repo,
     )
     assert proc.returncode != 0
-    assert "models.1: 'cnn9d' is not one of" in proc.stdout + proc.stderr
+    assert "models.1: 'cnn9d' is neither one of" in proc.stdout + proc.stderr
     assert "Job stats" not in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
 

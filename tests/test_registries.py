@@ -10,7 +10,7 @@ import pytest
 from xaugjets import attribution, relevance
 from xaugjets.attribution import MethodSettings
 from xaugjets.cli import STAGE_SETTINGS, build_parser, config_flags
-from xaugjets.config import has_default, schema_section, section_defaults
+from xaugjets.config import BUILTIN_MODELS, has_default, schema_section, section_defaults
 from xaugjets.datasets import XAUG_ENCODINGS
 from xaugjets.explain import ExplainSettings
 from xaugjets.generation import GeneratorSettings
@@ -32,7 +32,9 @@ def test_schema_choices_are_the_registries():
     from xaugjets.config import SCHEMA
 
     schema = yaml.safe_load(SCHEMA.read_text())
-    assert schema["properties"]["models"]["items"]["enum"] == list(MODELS)
+    assert list(BUILTIN_MODELS) == list(MODELS)
+    reference = schema["properties"]["toy"]["properties"]["reference"]["properties"]["models"]
+    assert reference["items"]["enum"] == list(MODELS)
     assert enum("relevance", "rules") == list(relevance.RULES)
     assert enum("relevance", "methods") == list(attribution.METHODS)
     assert enum("relevance", "explained_output") == list(relevance.EXPLAINED_OUTPUTS)

@@ -10,6 +10,9 @@ from workflow_helpers import REPO, SUBSET_ARGS, SUBSET_SAMPLE, assert_same_table
 
 from xaugjets.models import MODELS
 
+# The study's own networks and the example brought in through user_models by its import path.
+STUDY_MODELS = [*MODELS, "deepsets"]
+
 DEFAULT = str(REPO / "config" / "config.yaml")
 TEST_RULES = ("epsilon", "presetA")
 
@@ -48,7 +51,7 @@ def pythia(study):
 @pytest.mark.slow
 def test_toy_performance_tables(toy):
     perf = pd.read_csv(toy / "tables" / "performance.csv").set_index("model")
-    assert list(perf.index) == list(MODELS)
+    assert list(perf.index) == STUDY_MODELS
     assert (perf["n_seeds"] == 2).all()
     # The XAUG variables z and θ separate the toy classes almost perfectly (overlap 0).
     assert perf.loc["xaug_dnn", "auc"] > 0.98
@@ -65,7 +68,7 @@ def test_toy_performance_tables(toy):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", STUDY_MODELS)
 def test_toy_relevance_tables(toy, model):
     expected = {
         "cnn2d": {"image"},
@@ -81,6 +84,7 @@ def test_toy_relevance_tables(toy, model):
         "xaug_dnn": {"z", "theta", "r1", "r2"},
     }
     expected["cnn1d_xaug"] = expected["cnn1d"] | expected["xaug_dnn"]
+    expected["deepsets"] = expected["cnn1d"]
     for rule in TEST_RULES:
         table = pd.read_csv(toy / "tables" / f"relevance_{model}_{rule}.csv").set_index("feature")
         assert set(table.index) == expected[model]
@@ -129,7 +133,7 @@ def test_pythia_sample_through_the_same_rules(pythia):
     assert separation.loc["tau21", "auc"] < 0.4  # τ21 lower for two-prong Z jets
     assert separation.loc["m_sd", "auc"] > 0.6
     perf = pd.read_csv(pythia / "tables" / "performance.csv").set_index("model")
-    assert (perf["n_seeds"] == 2).all() and list(perf.index) == list(MODELS)
+    assert (perf["n_seeds"] == 2).all() and list(perf.index) == STUDY_MODELS
     table = pd.read_csv(pythia / "tables" / "relevance_xaug_dnn_presetA.csv")
     assert len(table) == 36 and (table["n_seeds"] == 2).all()
     cutflow = json.loads((pythia / "logs" / "dataset.log").read_text().split("cutflow ", 1)[1])
@@ -183,7 +187,7 @@ def test_overlap_scan_and_reference_comparison(study):
 @pytest.mark.slow
 def test_cross_checks_of_the_explanations(toy):
     """Method agreement, occlusion, activation patterns and decision ordering for every network."""
-    for model in MODELS:
+    for model in STUDY_MODELS:
         pairs = pd.read_csv(toy / "tables" / f"agreement_{model}.csv")
         methods = set(pairs["method_a"]) | set(pairs["method_b"])
         assert {"epsilon", "presetA", "integrated_gradients", "deeplift", "occlusion"} <= methods

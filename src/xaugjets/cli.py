@@ -103,10 +103,12 @@ def cmd_dataset(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from .models import UserModel
     from .training import TrainSettings, train
 
     settings = TrainSettings.from_config(vars(args))
-    metrics = train(args.dataset, args.model, args.seed, args.outdir, settings)
+    user = UserModel(args.factory, tuple(args.inputs)) if args.factory else None
+    metrics = train(args.dataset, args.model, args.seed, args.outdir, settings, user)
     _log(
         f"{args.model} seed {args.seed}: AUC {metrics['auc']:.4f} after {metrics['epochs']} epochs "
         f"(best {metrics['best_epoch']}, stopped by {metrics['stop_reason']}) on {metrics['device']} "
@@ -473,6 +475,8 @@ def _args_dataset(p: argparse.ArgumentParser) -> None:
 def _args_train(p: argparse.ArgumentParser) -> None:
     _outputs(p, "dataset", "model", "outdir")
     p.add_argument("--seed", type=int, required=True, help="training seed")
+    p.add_argument("--factory", help="a network from outside the package: module:function (see user_models)")
+    p.add_argument("--inputs", nargs="+", choices=["image", "particles", "xaug"], help="what --factory's network takes")
 
 
 @command("explain", cmd_explain, "Every explanation method, occlusion and activations for one network.")

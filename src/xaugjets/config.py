@@ -41,12 +41,28 @@ def _check_window(key: str, window: list[float]) -> None:
         raise ConfigError(f"{key}: window low ({low}) must be below high ({high})")
 
 
+# The study's own networks (xaugjets.models.MODELS; not imported here, it needs torch; a test checks it).
+BUILTIN_MODELS = ("cnn2d", "cnn2d_xaug", "cnn1d", "cnn1d_xaug", "xaug_dnn")
+
+
+def _check_models(config: dict[str, Any]) -> None:
+    """Every network is the study's own or declared in user_models, and no user network shadows one."""
+    user = config["user_models"]
+    for name in user:
+        if name in BUILTIN_MODELS:
+            raise ConfigError(f"user_models.{name}: the study already has a network of that name")
+    for i, name in enumerate(config["models"]):
+        if name not in BUILTIN_MODELS and name not in user:
+            raise ConfigError(f"models.{i}: {name!r} is neither one of {list(BUILTIN_MODELS)} nor in user_models")
+
+
 def semantic_checks(config: dict[str, Any]) -> None:
     """Rules that span several keys or depend on values (the schema has checked types and ranges)."""
     if config["images"]["grid"] % 2:
         raise ConfigError(f"images.grid: must be even for the parity flip, got {config['images']['grid']}")
     for name, window in config["dataset"]["windows"].items():
         _check_window(f"dataset.windows.{name}", window)
+    _check_models(config)
     pythia = config["pythia"]
     if not pythia["decays"]:
         raise ConfigError("pythia.decays: the list of allowed Z decays is empty")

@@ -7,10 +7,14 @@ after the flatten so relevance flows to it through the first dense layer alone.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+INPUT_KINDS = ("image", "particles", "xaug")  # what a network can take, in this order
 
 MODEL_INPUTS: dict[str, tuple[str, ...]] = {
     "cnn2d": ("image",),
@@ -90,6 +94,41 @@ def cnn1d_extractor(n_features: int, n_particles: int, dropout: float) -> tuple[
     return layers, 32 * (n_particles // 4)
 
 
+@dataclass(frozen=True)
+class UserModel:
+    """A network from outside the package: ``factory`` ("module:function") and the inputs it takes.
+
+    The function gets the input shapes as keywords (``grid``, ``n_particles``, ``n_particle_features``,
+    ``n_xaug``) and returns an ``nn.Module`` whose forward takes the ``inputs`` tensors in the order of
+    :data:`INPUT_KINDS` (image (N, 1, grid, grid), particles (N, features, particles), xaug (N, n_xaug))
+    and returns one signal logit per jet.
+    """
+
+    factory: str
+    inputs: tuple[str, ...]
+
+    def build(self, shapes: dict[str, int]) -> nn.Module:
+        module_name, _, function = self.factory.partition(":")
+        try:
+            make = getattr(importlib.import_module(module_name), function)
+        except (ImportError, AttributeError) as err:
+            raise ImportError(f"cannot import the model factory {self.factory!r}: {err}") from err
+        return make(**shapes)
+
+
+class ForeignNet(nn.Module):
+    """A user's network behind the study's interface: a name, its inputs, one logit per jet."""
+
+    def __init__(self, name: str, inputs: tuple[str, ...], net: nn.Module) -> None:
+        super().__init__()
+        self.name = name
+        self.inputs = tuple(kind for kind in INPUT_KINDS if kind in inputs)
+        self.net = net
+
+    def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        return self.net(*tensors).reshape(len(tensors[0]))
+
+
 def build_model(
     name: str,
     grid: int,
@@ -98,10 +137,22 @@ def build_model(
     n_xaug: int,
     dropout: float,
     head_dropout: float,
+    user: UserModel | None = None,
 ) -> TaggerNet:
-    """Construct model ``name`` for inputs of the given shapes (``dropout`` acts inside the extractor)."""
+    """Construct model ``name`` for inputs of the given shapes (``dropout`` acts inside the extractor).
+
+    ``user`` builds a network from outside the package instead (the dropout settings are then its own).
+    """
+    if user is not None:
+        shapes = {
+            "grid": grid,
+            "n_particles": n_particles,
+            "n_particle_features": n_particle_features,
+            "n_xaug": n_xaug,
+        }
+        return ForeignNet(name, user.inputs, user.build(shapes))  # type: ignore[return-value]
     if name not in MODEL_INPUTS:
-        raise ValueError(f"unknown model {name!r}; choose from {list(MODELS)}")
+        raise ValueError(f"unknown model {name!r}; choose from {list(MODELS)} or declare it in user_models")
     inputs = MODEL_INPUTS[name]
     extractor: nn.Module | None = None
     n_flat = 0
@@ -133,8 +184,13 @@ def load_model(path: str) -> TaggerNet:
         raise FileNotFoundError(f"model file is missing: {path}") from err
     except Exception as err:
         raise OSError(f"cannot read model file {path}: {err}") from err
+    user = UserModel(payload["user"]["factory"], tuple(payload["user"]["inputs"])) if payload.get("user") else None
     net = build_model(
-        payload["model"], dropout=payload["dropout"], head_dropout=payload["head_dropout"], **payload["shapes"]
+        payload["model"],
+        dropout=payload["dropout"],
+        head_dropout=payload["head_dropout"],
+        user=user,
+        **payload["shapes"],
     )
     net.load_state_dict(payload["state_dict"])
     return net.eval()

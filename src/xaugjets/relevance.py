@@ -109,21 +109,32 @@ RULES: dict[str, tuple[RuleFactory, RuleFactory, str]] = {
     "presetA": (_alpha1beta0, _epsilon, "α1β0 (positive bias kept in z⁺) on convolutions, LRP-ε on dense"),
     "presetA_nobias": (_alpha1beta0_nobias, _epsilon, "α1β0 (biases dropped) on convolutions, LRP-ε on dense"),
 }
-POOLING_RULE = "winner-take-all (LRP-0 through the max)"
+POOLING_RULE = "winner-take-all (LRP-0 through the max); average pooling: LRP-0 (in proportion)"
+POOLING_LAYERS = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)
+PASS_THROUGH_LAYERS = (nn.ReLU, nn.Dropout, nn.Tanh)  # relevance passes unchanged (captum's non-linear layers)
+
+
+class NoRuleError(TypeError):
+    """A layer of the network has no LRP rule: LRP would return wrong numbers, so it does not run."""
 
 
 def attach_rules(net: nn.Module, rule: str, params: RuleParameters) -> None:
-    """Set ``module.rule`` on every layer; captum removes them after each ``attribute`` call."""
+    """Set ``module.rule`` on every layer; captum removes them after each ``attribute`` call.
+
+    Raises :class:`NoRuleError` naming the first layer that no rule covers.
+    """
     if rule not in RULES:
         raise ValueError(f"unknown LRP rule {rule!r}; choose from {list(RULES)}")
     conv, dense, _ = RULES[rule]
-    for module in net.modules():
+    for name, module in net.named_modules():
         if isinstance(module, nn.Conv1d | nn.Conv2d):
             module.rule = conv(params)
         elif isinstance(module, nn.Linear):
             module.rule = dense(params)
-        elif isinstance(module, nn.MaxPool1d | nn.MaxPool2d):
+        elif isinstance(module, POOLING_LAYERS):
             module.rule = _lrp0(params)
+        elif not list(module.children()) and not isinstance(module, PASS_THROUGH_LAYERS):
+            raise NoRuleError(f"LRP has no rule for layer {name!r} ({type(module).__name__})")
 
 
 def explain(

@@ -35,7 +35,7 @@ from .config import Settings
 from .datasets import read_dataset, select_split
 from .io import atomic_path, write_json
 from .metrics import auc, performance
-from .models import MODEL_INPUTS, TaggerNet, build_model, input_tensors
+from .models import TaggerNet, UserModel, build_model, input_tensors
 from .runtime import pin_threads, resolve_device
 
 
@@ -249,11 +249,13 @@ def fit(
     workdir: Path | None = None,
     run_id: str = "",
     callbacks: Sequence[Callback] = (),
+    user: UserModel | None = None,
 ) -> FitResult:
     """Fit ``model_name`` on the train split of ``arrays`` with early stopping on the val split.
 
     Without ``workdir`` nothing touches a file.  With it, a ``last.ckpt`` there from the same ``run_id``
-    (model, seed, settings and dataset) is resumed.  ``callbacks`` are extra Lightning callbacks (tests).
+    (model, seed, settings and dataset) is resumed.  ``callbacks`` are extra Lightning callbacks (tests);
+    ``user`` builds a network declared in ``user_models`` instead of one of the study's own.
     """
     pin_threads(settings.threads)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on GPUs
@@ -261,9 +263,13 @@ def fit(
     device = resolve_device(settings.accelerator)
     train_arrays, val_arrays = (select_split(arrays, split) for split in ("train", "val"))
     net = build_model(
-        model_name, dropout=settings.dropout, head_dropout=settings.head_dropout, **model_shapes(train_arrays)
+        model_name,
+        dropout=settings.dropout,
+        head_dropout=settings.head_dropout,
+        user=user,
+        **model_shapes(train_arrays),
     )
-    inputs = MODEL_INPUTS[model_name]
+    inputs = net.inputs
     history = HistoryAndBest(settings.max_epochs)
     stopper = EarlyStopping("val_loss", patience=settings.patience, min_delta=settings.min_delta)
     trainer = _trainer(settings, device, [stopper, history, *callbacks], workdir)
@@ -295,12 +301,15 @@ def run_id(dataset: str, model_name: str, seed: int, settings: TrainSettings) ->
     return f"{model_name}|{seed}|{sorted(vars(settings).items())}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
-def train(dataset: str, model_name: str, seed: int, outdir: str, settings: TrainSettings) -> dict[str, Any]:
+def train(
+    dataset: str, model_name: str, seed: int, outdir: str, settings: TrainSettings, user: UserModel | None = None
+) -> dict[str, Any]:
     """Fit ``model_name`` with training seed ``seed``; write model.pt, history.csv, scores.csv, metrics.json."""
     arrays, attrs = read_dataset(dataset)  # one read, split in memory
     out = Path(outdir)
     workdir = out / "lightning"
-    result = fit(arrays, model_name, seed, settings, workdir, run_id(dataset, model_name, seed, settings))
+    identity = run_id(dataset, model_name, seed, settings) + f"|{user}"
+    result = fit(arrays, model_name, seed, settings, workdir, identity, user=user)
     device = resolve_device(settings.accelerator)
     test_arrays = select_split(arrays, "test")
     scores = predict(result.net, test_arrays, device)
@@ -328,6 +337,7 @@ def train(dataset: str, model_name: str, seed: int, outdir: str, settings: Train
                 "head_dropout": settings.head_dropout,
                 "seed": seed,
                 "xaug_inputs": attrs["xaug_inputs"],
+                "user": None if user is None else {"factory": user.factory, "inputs": list(user.inputs)},
             },
             tmp,
         )

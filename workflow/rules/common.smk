@@ -81,6 +81,12 @@ def dataset_settings(wildcards):
     return config_flags("dataset", config, windows=sample.windows, xaug_encoding=sample.xaug_encoding)
 
 
+def user_model(wildcards):
+    """For a network declared in user_models: its factory and inputs as flags of the train stage."""
+    spec = config["user_models"].get(wildcards.model)
+    return "" if spec is None else f"--factory {spec['factory']} --inputs {' '.join(spec['inputs'])}"
+
+
 def xaug_inputs(wildcards):
     return " ".join(config[SAMPLES[wildcards.sample].kind]["xaug_inputs"])
 

@@ -12,6 +12,7 @@ rule train:
     params:
         outdir=subpath(output.model, parent=True),
         settings=config_flags("train", config),
+        user=user_model,
     threads: config["training"]["threads"]
     log:
         "results/{sample}/logs/train/{model}_seed{seed}.log",
@@ -24,4 +25,4 @@ rule train:
         mem_mb=4000,
     shell:
         "python -m xaugjets train --dataset {input} --model {wildcards.model} --seed {wildcards.seed} "
-        "--outdir {params.outdir} {params.settings} > {log} 2>&1"
+        "--outdir {params.outdir} {params.settings} {params.user} > {log} 2>&1"
