@@ -26,8 +26,9 @@ def test_lint():
 def test_dry_run_default_study(tmp_path, profile):
     proc = snakemake("-n", "--cores", "2", "--configfile", DEFAULT, *profile, workdir=tmp_path)
     counts = job_counts(proc.stdout + proc.stderr)
-    # toy-overlap0/1/2 and pythia with 5 networks, toy-reference with the 3 that see XAUG values
-    samples, networks, seeds = 5, 4 * 5 + 3, 3
+    # toy-overlap0/1/2 and pythia with 6 networks (deepsets from user_models), toy-reference with the 3
+    # that see XAUG values
+    samples, networks, seeds = 5, 4 * 6 + 3, 3
     assert counts["train"] == networks * seeds
     assert counts["explain"] == networks * seeds  # every rule in one job
     assert counts["relevance_summary"] == networks
