@@ -37,6 +37,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -64,7 +65,17 @@ VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 COMPILE_LIMIT_S = 60
 VAL_BATCH = 4096  # training.fit's validation batch
 MANY_PASSES = {"integrated_gradients": "ig_steps", "shapley": "shapley_samples"}  # method -> its pass count
-EMPTY_JOBS = {"import xaugjets.cli": ["-c", "import xaugjets.cli"], "xaugjets --help": ["-m", "xaugjets", "--help"]}
+# What a job of each kind imports before it works: an empty job is an interpreter running just that.
+EMPTY_JOBS = {
+    "cli": ["-c", "import xaugjets.cli; xaugjets.cli.build_parser()"],
+    "torch stages": ["-c", "import xaugjets.cli, xaugjets.training, xaugjets.explain, xaugjets.occlusion"],
+    "table+plot stages": ["-c", "import xaugjets.cli, xaugjets.aggregation, xaugjets.plots, xaugjets.crosscheck"],
+}
+# Which empty job each workflow stage pays (a stage is the folder or file name under results/*/benchmarks/).
+STAGE_IMPORTS = {"train": "torch stages", "explain": "torch stages"} | dict.fromkeys(
+    ("relevance_summary", "summary_plots", "decision_ordering", "performance_table", "toy_overlap_scan"),
+    "table+plot stages",
+)
 Spread = dict[str, float]
 
 
@@ -134,6 +145,7 @@ def network(bench: Bench, name: str, seed: int = 0) -> TaggerNet:
 
 
 def first_rows(arrays: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """The same jets for every network and method, so their times compare."""
     return {key: value[:n] for key, value in arrays.items()}
 
 
@@ -148,14 +160,17 @@ def train_batch(arrays: dict[str, np.ndarray], inputs: tuple[str, ...], n: int) 
 
 
 def spread(values: list[float]) -> Spread:
+    """Min / median / max: the median is the estimate, min and max show how noisy the machine was."""
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
 
 def fmt(s: Spread, scale: float = 1.0, digits: int = 3) -> str:
+    """A spread as one table cell."""
     return " / ".join(f"{s[k] * scale:.{digits}g}" for k in ("min", "median", "max"))
 
 
 def seconds_per_call(fn: Callable[[], object], calls: int) -> float:
+    """Mean wall time of ``calls`` back-to-back calls (several calls average out the timer's resolution)."""
     start = time.perf_counter()
     for _ in range(calls):
         fn()
@@ -182,6 +197,7 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int, target_s: fl
 
 
 def ratios(num: list[float], den: list[float]) -> list[float]:
+    """Per-repeat ratios: each pair was timed in the same round, so slow phases of the machine cancel."""
     return [a / b for a, b in zip(num, den, strict=True)]
 
 
@@ -239,9 +255,14 @@ def section_gemm(bench: Bench) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ 2. training
 
 
+def tagger_module(net: torch.nn.Module, lr: float) -> training.TaggerModule:
+    """The package's LightningModule, for its loss and optimizer (its shuffle generator is unused here)."""
+    return training.TaggerModule(net, lr, torch.Generator())  # type: ignore[arg-type]
+
+
 def train_step(net: torch.nn.Module, lr: float, batch: tuple[torch.Tensor, ...]) -> Callable[[], None]:
     """One training step as Lightning runs it: TaggerModule's loss, backward, the package's optimizer."""
-    module = training.TaggerModule(net, lr)  # type: ignore[arg-type]
+    module = tagger_module(net, lr)
     optimizer = module.configure_optimizers()
     net.train()
 
@@ -256,21 +277,21 @@ def train_step(net: torch.nn.Module, lr: float, batch: tuple[torch.Tensor, ...])
 
 def fwd_bwd_flops(net: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> int:
     """FLOPs of one forward + backward of the training loss (the optimizer step is not counted)."""
-    module = training.TaggerModule(net, 0.0)  # type: ignore[arg-type]
+    module = tagger_module(net, 0.0)
     with FlopCounterMode(display=False) as counter:
         module._loss(batch)[0].backward()
     net.zero_grad(set_to_none=True)
     return counter.get_total_flops()
 
 
-def section_training(bench: Bench, gemm: dict[str, Any] | None) -> dict[str, Any]:
+def section_training(bench: Bench, gemm: dict[str, Any]) -> dict[str, Any]:
     """Training FLOP/s of every network, against the GEMM rate; then cnn2d's levers."""
     size, lr = bench.train.batch_size, bench.train.learning_rate
     nets = {name: network(bench, name) for name in MODEL_INPUTS}
     batches = {name: train_batch(bench.arrays, MODEL_INPUTS[name], size) for name in nets}
     flops = {name: fwd_bwd_flops(nets[name], batches[name]) for name in nets}
     seconds = interleaved({n: train_step(nets[n], lr, batches[n]) for n in nets}, bench.repeats, bench.target_s)
-    gemm_rate = gemm["flops_per_s"]["median"] if gemm else math.nan
+    gemm_rate = gemm["flops_per_s"]["median"]
     out: dict[str, Any] = {"batch_size": size, "networks": {}}
     rows = []
     for name in nets:
@@ -306,10 +327,12 @@ def section_levers(bench: Bench) -> dict[str, Any]:
     steps = lever_steps(bench)
     seconds = interleaved({name: fn for name, (fn, _) in steps.items()}, bench.repeats, bench.target_s)
     per_jet = {name: [s / steps[name][1] for s in seconds[name]] for name in steps}
-    out: dict[str, Any] = {name: spread(ratios(per_jet["plain fp32"], per_jet[name])) for name in steps}
+    out: dict[str, Any] = {name: spread(ratios(per_jet["plain fp32"], per_jet[name])) for name in list(steps)[1:]}
     out["torch.compile"] = compiled_lever(bench) if not bench.args.no_compile else "not available: --no-compile"
     rows = [[name, fmt(s) if isinstance(s, dict) else s] for name, s in out.items()]
-    table("2b. cnn2d training levers: speed (jets/s) over plain fp32", ["lever", "ratio min / median / max"], rows)
+    table(
+        "2b. cnn2d training levers: jets/s over plain fp32 (> 1: faster)", ["lever", "ratio min / median / max"], rows
+    )
     return out
 
 
@@ -329,7 +352,7 @@ def compiled_lever(bench: Bench) -> Spread | str:
         seconds = interleaved({"plain": train_step(plain, lr, batch), "compiled": step}, bench.repeats, bench.target_s)
         return spread(ratios(seconds["plain"], seconds["compiled"]))
     except Exception as err:  # any failure means "not available here", with the reason
-        return f"not available: {type(err).__name__}: {str(err).strip().splitlines()[0][:100] if str(err) else ''}"
+        return f"not available: {type(err).__name__}: {(str(err).strip().splitlines() or [''])[0][:100]}"
     finally:
         torch.compiler.reset()
 
@@ -344,9 +367,9 @@ def plain_fit(arrays: dict[str, np.ndarray], name: str, seed: int, settings: tra
     shapes = training.model_shapes(train)
     net = build_model(name, dropout=settings.dropout, head_dropout=settings.head_dropout, **shapes)
     inputs = MODEL_INPUTS[name]
-    train_loader = training._loader(train, inputs, settings.batch_size, True, seed)
-    val_loader = training._loader(val, inputs, VAL_BATCH, False, seed)
-    optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)
+    train_loader = training._loader(train, inputs, settings.batch_size, torch.Generator().manual_seed(seed))
+    val_loader = training._loader(val, inputs, VAL_BATCH, None)
+    optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)  # TaggerModule's optimizer
     loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
     best_loss, best_state = math.inf, {}
     for _ in range(settings.max_epochs):
@@ -367,10 +390,13 @@ def plain_fit(arrays: dict[str, np.ndarray], name: str, seed: int, settings: tra
     return net
 
 
-def lightning_fit(arrays: dict[str, np.ndarray], name: str, seed: int, settings: training.TrainSettings) -> None:
-    """training.fit as a job calls it, its progress lines swallowed."""
-    with contextlib.redirect_stderr(io.StringIO()):
-        training.fit(arrays, name, seed, settings)
+def lightning_fit(
+    arrays: dict[str, np.ndarray], name: str, seed: int, settings: training.TrainSettings, logged: bool
+) -> None:
+    """training.fit, its progress lines swallowed; ``logged``: with a fresh work folder (CSV log, last.ckpt
+    every epoch) as ``training.train`` runs it in a job, else in memory only."""
+    with contextlib.redirect_stderr(io.StringIO()), tempfile.TemporaryDirectory() as tmp:
+        training.fit(arrays, name, seed, settings, workdir=Path(tmp) if logged else None)
 
 
 def section_lightning(bench: Bench) -> dict[str, Any]:
@@ -387,19 +413,22 @@ def section_lightning(bench: Bench) -> dict[str, Any]:
     rows = []
     for name in ("xaug_dnn", "cnn2d"):
         fns = {
-            "lightning": lambda name=name: lightning_fit(arrays, name, 1, settings),
             "plain": lambda name=name: plain_fit(arrays, name, 1, settings),
+            "fit": lambda name=name: lightning_fit(arrays, name, 1, settings, logged=False),
+            "fit_logged": lambda name=name: lightning_fit(arrays, name, 1, settings, logged=True),
         }
         with deterministic_restored():
             seconds = interleaved(fns, bench.repeats, 0.0)
-        ratio = spread(ratios(seconds["lightning"], seconds["plain"]))
-        out["networks"][name] = {"lightning_s": spread(seconds["lightning"]), "plain_s": spread(seconds["plain"])}
-        out["networks"][name]["ratio"] = ratio
-        rows.append([name, fmt(spread(seconds["lightning"])), fmt(spread(seconds["plain"])), fmt(ratio)])
+        entry = out["networks"][name] = {f"{key}_s": spread(value) for key, value in seconds.items()}
+        for key in ("fit", "fit_logged"):
+            entry[f"{key}_over_plain"] = spread(ratios(seconds[key], seconds["plain"]))
+        cells = [fmt(entry[k]) for k in ("plain_s", "fit_s", "fit_over_plain", "fit_logged_s", "fit_logged_over_plain")]
+        rows.append([name, *cells])
     title = (
         f"3. Lightning overhead ({epochs} epochs, {n_train} train jets, batch {settings.batch_size}; target <= 1.05)"
     )
-    table(title, ["network", "fit s min/med/max", "plain s min/med/max", "Lightning / plain"], rows)
+    header = ["network", "plain s", "fit s", "fit / plain", "fit+workdir s", "fit+workdir / plain"]
+    table(title + "; all min / median / max", header, rows)
     return out
 
 
@@ -427,38 +456,40 @@ def passes(bench: Bench, method: str) -> int | None:
     return getattr(bench.methods, MANY_PASSES[method]) if method in MANY_PASSES else None
 
 
+def explain_entry(bench: Bench, method: str, seconds: list[float], base: list[float]) -> dict[str, Any]:
+    """One method on one network: its time over the baseline's per repeat, and per pass where it has many."""
+    multiple = spread(ratios(seconds, base))
+    entry: dict[str, Any] = {"multiple": multiple, "seconds": spread(seconds)}
+    if n := passes(bench, method):
+        entry |= {"passes": n, "per_pass": {k: v / n for k, v in multiple.items()}}
+    return entry
+
+
+def per_pass_cell(entry: dict[str, Any], method: str, inputs: tuple[str, ...]) -> str:
+    """The multiple per pass for many-pass methods; a Shapley run without XAUG input computes nothing."""
+    if method == "shapley" and "xaug" not in inputs:
+        return "n/a: no XAUG input (returns zeros)"
+    return f"{fmt(entry['per_pass'])}  ({entry['passes']} {MANY_PASSES[method]})" if "per_pass" in entry else "-"
+
+
 def section_explanations(bench: Bench) -> dict[str, Any]:
     """Explanation time per batch over one forward + input-gradient pass of the same batch and network."""
     size = bench.methods.batch_size
     out: dict[str, Any] = {"batch_size": size, "networks": {}}
     rows = []
-    for name, inputs_names in MODEL_INPUTS.items():
+    for name, inputs in MODEL_INPUTS.items():
         net = network(bench, name).eval()
-        inputs = input_tensors(first_rows(bench.arrays, size), inputs_names)
-        base = grad_pass(net, inputs)
-        out["networks"][name] = {}
+        tensors = input_tensors(first_rows(bench.arrays, size), inputs)
+        fns = {"base": grad_pass(net, tensors)} | {m: explain_call(bench, net, m, tensors) for m in bench.explain.names}
+        seconds = interleaved(fns, bench.repeats, bench.target_s)  # one round: the baseline and every method
+        base = spread([1e3 * s for s in seconds["base"]])
+        out["networks"][name] = {"base_ms": base}
         for method in bench.explain.names:
-            seconds = interleaved(
-                {"base": base, method: explain_call(bench, net, method, inputs)}, bench.repeats, bench.target_s
-            )
-            multiple = spread(ratios(seconds[method], seconds["base"]))
-            n = passes(bench, method)
-            entry: dict[str, Any] = {"multiple": multiple, "base_ms": spread([1e3 * s for s in seconds["base"]])}
-            cells = [name, method, f"{entry['base_ms']['median']:.3g}", fmt(multiple)]
-            if n:
-                entry |= {"passes": n, "per_pass": {k: v / n for k, v in multiple.items()}}
-                cells.append(f"{fmt(entry['per_pass'])}  ({n} {MANY_PASSES[method]})")
-            if method == "shapley" and "xaug" not in inputs_names:
-                cells.append("(no XAUG input: zeros, nothing computed)")
-            out["networks"][name][method] = entry
-            rows.append(cells)
+            entry = out["networks"][name][method] = explain_entry(bench, method, seconds[method], seconds["base"])
+            cells = [f"{base['median']:.3g}", fmt(entry["multiple"]), per_pass_cell(entry, method, inputs)]
+            rows.append([name, method, *cells])
     header = ["network", "method", "base ms", "multiple min/med/max", "multiple / passes"]
-    width = max(len(r) for r in rows)
-    table(
-        f"4. Explanation cost per batch of {size} (multiple of one fwd + input-grad pass)",
-        header[:width],
-        [r + [""] * (width - len(r)) for r in rows],
-    )
+    table(f"4. Explanation cost per batch of {size} (multiple of one fwd + input-grad pass)", header, rows)
     return out
 
 
@@ -472,36 +503,40 @@ def empty_job(argv: list[str]) -> Callable[[], None]:
 
 
 def job_seconds(results: Path) -> dict[str, tuple[int, float]]:
-    """Per results folder: job executions (rows of Snakemake benchmark files) and their total seconds (``s``)."""
+    """Per workflow stage: job executions (rows of Snakemake benchmark files) and their total seconds (``s``)."""
     out: dict[str, tuple[int, float]] = {}
     for path in sorted(results.glob("*/benchmarks/**/*.tsv")):
+        stage = path.parent.name if path.parent.name != "benchmarks" else path.stem
         with open(path, newline="") as f:
             values = [float(row["s"]) for row in csv.DictReader(f, delimiter="\t")]
-        jobs, total = out.get(path.relative_to(results).parts[0], (0, 0.0))
-        out[path.relative_to(results).parts[0]] = (jobs + len(values), total + sum(values))
+        jobs, total = out.get(stage, (0, 0.0))
+        out[stage] = (jobs + len(values), total + sum(values))
     return out
 
 
 def section_jobs(bench: Bench) -> dict[str, Any]:
-    """Empty-job wall time; and its share of the recorded jobs' time, if results/ holds benchmark files."""
+    """Empty-job wall time per kind of job; and their share of the recorded job-seconds, if results/ has them."""
     seconds = interleaved({label: empty_job(argv) for label, argv in EMPTY_JOBS.items()}, bench.repeats, 0.0)
     empty = {label: spread(s) for label, s in seconds.items()}
     table(
-        "5. Empty job wall time (subprocess, s)", ["job", "min / median / max"], [[k, fmt(v)] for k, v in empty.items()]
+        "5. Empty job wall time (subprocess: the imports a job of that kind needs, s)",
+        ["job", "min / median / max"],
+        [[k, fmt(v)] for k, v in empty.items()],
     )
     out: dict[str, Any] = {"empty_job_s": empty}
-    per_sample = job_seconds(bench.args.results)
-    if not per_sample:
+    per_stage = job_seconds(bench.args.results)
+    if not per_stage:
         print(f"no Snakemake benchmark files under {bench.args.results}/*/benchmarks/: overhead skipped")
         return out
-    per_sample["total"] = (sum(j for j, _ in per_sample.values()), sum(s for _, s in per_sample.values()))
-    out["jobs"] = {}
-    rows = []
-    for sample, (jobs, total) in per_sample.items():
-        shares = {label: e["median"] * jobs / total for label, e in empty.items()}
-        out["jobs"][sample] = {"jobs": jobs, "job_s": total, "overhead": shares}
-        rows.append([sample, str(jobs), f"{total:.0f}", *(f"{v:.1%}" for v in shares.values())])
-    header = ["results", "jobs", "job-s", *(f"overhead ({label})" for label in empty)]
+    rows, overhead, jobs_total, seconds_total = [], 0.0, 0, 0.0
+    for stage, (jobs, total) in sorted(per_stage.items(), key=lambda item: -item[1][1]):
+        kind = STAGE_IMPORTS.get(stage, "cli")
+        cost = empty[kind]["median"] * jobs
+        overhead, jobs_total, seconds_total = overhead + cost, jobs_total + jobs, seconds_total + total
+        rows.append([stage, kind, str(jobs), f"{total:.0f}", f"{cost / total:.1%}"])
+    rows.append(["total", "", str(jobs_total), f"{seconds_total:.0f}", f"{overhead / seconds_total:.1%}"])
+    out["overhead"] = {"jobs": jobs_total, "job_s": seconds_total, "share": overhead / seconds_total}
+    header = ["stage", "empty job", "jobs", "job-s", "overhead"]
     table("5b. Job overhead = empty job (median) x jobs / job-seconds (target <= 10 %)", header, rows)
     return out
 
@@ -510,19 +545,26 @@ def section_jobs(bench: Bench) -> dict[str, Any]:
 
 
 def parse_args() -> argparse.Namespace:
+    """Defaults give the full run (a few minutes on one core); ``--quick`` overrides them for a smoke test."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per measurement (default 5)")
-    parser.add_argument("--sections", type=int, nargs="+", default=[1, 2, 3, 4, 5], choices=[1, 2, 3, 4, 5])
+    parser.add_argument(
+        "--sections", type=int, nargs="+", default=[1, 2, 3, 4, 5], choices=[1, 2, 3, 4, 5], help="which to run"
+    )
     parser.add_argument("--json", type=Path, help="also write every number to this JSON file")
-    parser.add_argument("--config", type=Path, default=REPO / "config" / "config.yaml")
+    parser.add_argument("--config", type=Path, default=REPO / "config" / "config.yaml", help="study config")
     parser.add_argument("--sample", default="pythia", help="whose input shapes and conventions (default pythia)")
-    parser.add_argument("--target-s", type=float, default=0.3, help="seconds one timing sample lasts at least")
-    parser.add_argument("--gemm-size", type=int, default=1024)
-    parser.add_argument("--jets", type=int, default=4096, help="jets of section 3's dataset (split as the config)")
+    parser.add_argument("--target-s", type=float, default=0.1, help="seconds one timing sample lasts at least")
+    parser.add_argument("--gemm-size", type=int, default=1024, help="n of the n x n GEMM")
+    parser.add_argument("--jets", type=int, default=2048, help="jets of section 3's dataset (split as the config)")
     parser.add_argument("--epochs", type=int, default=2, help="epochs of section 3 (no early stopping)")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile lever")
     parser.add_argument("--results", type=Path, default=REPO / "results", help="where section 5 looks for jobs")
-    parser.add_argument("--quick", action="store_true", help="smoke test: 2 repeats, small work, no compile")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: 2 repeats, smaller work, no compile (not the study's settings)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.target_s, args.gemm_size, args.jets, args.epochs = 2, 0.05, 512, 1024, 1
@@ -545,18 +587,22 @@ def make_bench(args: argparse.Namespace) -> Bench:
 
 
 def main() -> None:
+    """Run the chosen sections in order, printing each table as it is done, then write the JSON."""
     args = parse_args()
     quiet()
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
     bench = make_bench(args)
     shapes = training.model_shapes(bench.arrays)
-    print(f"torch {torch.__version__}, 1 thread; config {args.config.name}, sample {args.sample}: {shapes}")
+    print(f"torch {torch.__version__}, torch.set_num_threads(1) for every measurement; wall time by perf_counter")
+    print(f"config {args.config.name} (schema defaults filled), sample {args.sample}: {shapes}")
     print(
         f"repeats {args.repeats}; ratios per repeat, printed min / median / max" + (" (--quick)" if args.quick else "")
     )
     results: dict[str, Any] = {"settings": {"torch": torch.__version__, "threads": 1, "sample": args.sample}}
-    results["settings"] |= {"shapes": shapes, "repeats": args.repeats, "quick": args.quick}
+    results["settings"] |= {"shapes": shapes, "repeats": args.repeats, "quick": args.quick, "config": str(args.config)}
+    results["settings"] |= {"target_s": args.target_s, "train_batch": bench.train.batch_size}
+    results["settings"] |= {"explain_batch": bench.methods.batch_size}
     if 1 in args.sections or 2 in args.sections:
         results["gemm"] = section_gemm(bench)
     if 2 in args.sections:

@@ -31,11 +31,12 @@ def test_two_epoch_fit_reaches_max_epochs_and_is_flagged(toy_dataset):
     assert result.history[-1]["val_auc"] > 0.9  # z and θ separate the overlap-0 toy almost perfectly
 
 
-def test_fit_is_reproducible_for_a_seed(toy_dataset):
+@pytest.mark.parametrize("model", ["xaug_dnn", "cnn2d"])  # cnn2d: channels-last convolutions
+def test_fit_is_reproducible_for_a_seed(toy_dataset, model):
     arrays, _ = read_dataset(str(toy_dataset))
-    first = fit(arrays, "xaug_dnn", seed=5, settings=SETTINGS).net.state_dict()
-    second = fit(arrays, "xaug_dnn", seed=5, settings=SETTINGS).net.state_dict()
-    other = fit(arrays, "xaug_dnn", seed=6, settings=SETTINGS).net.state_dict()
+    first = fit(arrays, model, seed=5, settings=SETTINGS).net.state_dict()
+    second = fit(arrays, model, seed=5, settings=SETTINGS).net.state_dict()
+    other = fit(arrays, model, seed=6, settings=SETTINGS).net.state_dict()
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert not all(torch.equal(first[k], other[k]) for k in first)
 

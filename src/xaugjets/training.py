@@ -82,6 +82,8 @@ class TaggerModule(L.LightningModule):
 
     def _loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         *inputs, label, weight = batch
+        # Images channels-last, as the weights (fit): ~1.2x faster convolutions on CPU (benchmarks/run.py).
+        inputs = [t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t for t in inputs]
         logit = self.net(*inputs)
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logit, label, weight=weight)
         return loss, logit, label
@@ -270,6 +272,8 @@ def fit(
         **model_shapes(train_arrays),
     )
     inputs = net.inputs
+    if "image" in inputs:
+        net = net.to(memory_format=torch.channels_last)
     history = HistoryAndBest(settings.max_epochs)
     stopper = EarlyStopping("val_loss", patience=settings.patience, min_delta=settings.min_delta)
     trainer = _trainer(settings, device, [stopper, history, *callbacks], workdir)
