@@ -224,3 +224,14 @@ def test_readme_results_are_copied_from_the_tables(study, tmp_path):
     assert check.returncode == 0
     readme.write_text(text.replace(f"{perf.loc['xaug_dnn', 'auc']:.3g}", "0.123456"))
     assert subprocess.run([sys.executable, script, *args, "--check"], cwd=REPO).returncode == 1
+
+
+@pytest.mark.slow
+def test_one_page_answer_copies_the_tables(toy):
+    """The answer page names every network and quotes the tables' numbers, not new ones."""
+    page = (toy / "answer.md").read_text()
+    for model in STUDY_MODELS:
+        assert f"## {model}: the most relevant inputs, by method" in page
+    top = pd.read_csv(toy / "tables" / "relevance_xaug_dnn_presetA.csv").sort_values("mean", ascending=False).iloc[0]
+    assert f"{top['feature']} ({top['mean']:.3g} ± " in page
+    assert "ADO with xaug_dnn" in page

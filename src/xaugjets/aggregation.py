@@ -247,10 +247,10 @@ def _cell(table: pd.DataFrame, base: str, i: int, digits: int) -> str:
     if prefix:
         return f"> {value:.{digits}g} (bound: background exhausted)"
     err = table[f"{base}_err"].iloc[i]
-    return f"{value:.{digits}g} ± {_error(err)} (seed {_error(seed)}, stat {_error(stat)})"
+    return f"{value:.{digits}g} ± {error_text(err)} (seed {error_text(seed)}, stat {error_text(stat)})"
 
 
-def _error(value: float) -> str:
+def error_text(value: float) -> str:
     """Two significant digits; rounding noise of an exact result (a perfect AUC) prints as 0."""
     return "0" if abs(value) < 1e-12 else f"{value:.2g}"
 

@@ -336,6 +336,16 @@ def cmd_z_matching(args: argparse.Namespace) -> None:
     _log(table.to_string())
 
 
+def cmd_answer(args: argparse.Namespace) -> None:
+    from .answer import answer_page
+    from .io import atomic_path
+
+    page = answer_page(Path(args.tables), args.sample, args.models, args.methods, args.expert)
+    with atomic_path(args.output) as tmp:
+        tmp.write_text(page)
+    _log(f"{args.sample}: wrote {args.output}")
+
+
 def cmd_provenance(args: argparse.Namespace) -> None:
     from .config import config_hash
     from .io import provenance, write_json
@@ -535,6 +545,13 @@ def _args_plot_summary(p: argparse.ArgumentParser) -> None:
 def _args_z_matching(p: argparse.ArgumentParser) -> None:
     _args_tables(p)
     p.add_argument("--m-sd-window", type=float, nargs=2, required=True, metavar=("LOW", "HIGH"))
+
+
+@command("answer", cmd_answer, "The one-page answer of a sample (Markdown), from its tables.")
+def _args_answer(p: argparse.ArgumentParser) -> None:
+    _outputs(p, "tables", "sample", "expert", "output")
+    p.add_argument("--models", nargs="+", required=True)
+    p.add_argument("--methods", nargs="+", required=True, help="explanation methods (LRP rules first)")
 
 
 @command("provenance", cmd_provenance, "Record config, its hash, versions and git commit.")

@@ -91,6 +91,18 @@ def xaug_inputs(wildcards):
     return " ".join(config[SAMPLES[wildcards.sample].kind]["xaug_inputs"])
 
 
+def sample_tables(wildcards):
+    """The tables of one sample that its one-page answer reads."""
+    sample = SAMPLES[wildcards.sample]
+    per_model = ("occlusion", "agreement", "feature_ranks")
+    return [
+        *relevance_tables([wildcards.sample]),
+        *expand("results/{sample}/tables/{kind}_{model}.csv", sample=wildcards.sample, kind=per_model, model=sample.models),
+        f"results/{wildcards.sample}/tables/performance.csv",
+        f"results/{wildcards.sample}/tables/ado.csv",
+    ]
+
+
 def relevance_tables(samples):
     """Every relevance table of the given samples (each with its own networks)."""
     return [
@@ -121,6 +133,7 @@ def all_targets():
             f"results/{sample}/tables/xaug_separation.csv",
             f"results/{sample}/plots/summary",
             f"results/{sample}/tables/ado.csv",
+            f"results/{sample}/answer.md",
         ]
         targets += relevance_tables([sample])
     if len(toy_overlap_samples(config)) > 1:

@@ -117,3 +117,30 @@ rule decision_ordering:
     shell:
         "python -m xaugjets decision-ordering {input.metrics} --dataset {input.dataset} --csv {output.csv} "
         "--markdown {output.md} --plot {output.plot} {params.settings} > {log} 2>&1"
+
+
+rule answer:
+    input:
+        sample_tables,
+    output:
+        report(
+            "results/{sample}/answer.md",
+            caption="../report/answer.rst",
+            category="{sample}",
+            subcategory="0. What the networks use",
+            labels={"page": "answer"},
+        ),
+    params:
+        models=lambda wildcards: " ".join(SAMPLES[wildcards.sample].models),
+        methods=" ".join(METHODS),
+        tables=lambda wildcards: f"results/{wildcards.sample}/tables",
+        expert="xaug_dnn",  # the network that sees only the expert variables
+    log:
+        "results/{sample}/logs/answer.log",
+    benchmark:
+        "results/{sample}/benchmarks/answer.tsv"
+    conda:
+        "../../envs/xaugjets.yaml"
+    shell:
+        "python -m xaugjets answer --tables {params.tables} --sample {wildcards.sample} --models {params.models} "
+        "--methods {params.methods} --expert {params.expert} --output {output} > {log} 2>&1"

@@ -1,0 +1,124 @@
+"""The one-page answer per sample: what each network uses, how far the methods agree, how much of each
+black box the expert variables capture.  Built only from the sample's tables, so every number on the page
+is one of theirs, with its error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .aggregation import error_text
+
+TOP = 5  # features listed per method
+
+
+def _value(row: pd.Series, name: str) -> str:
+    return f"{row[name]:.3g} ± {error_text(row[f'{name}_err'])}"
+
+
+def _performance(tables: Path, models: Sequence[str]) -> str:
+    perf = pd.read_csv(tables / "performance.csv").set_index("model").loc[list(models)]
+    rows = [
+        {"network": model, "AUC": _value(row, "auc"), "εS at εB = 0.1": _value(row, "eff_at_bkg1e-1")}
+        for model, row in perf.iterrows()
+    ]
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def _top_features(tables: Path, model: str, methods: Sequence[str]) -> str:
+    """One row per method: its TOP features by mean normalized relevance (occlusion: by ΔAUC, zero mask)."""
+    rows = []
+    for method in methods:
+        table = pd.read_csv(tables / f"relevance_{model}_{method}.csv")
+        if table["mean"].abs().sum() == 0:  # e.g. Shapley values of a network without XAUG inputs
+            continue
+        top = table.sort_values("mean", ascending=False, kind="stable").head(TOP)
+        rows.append([method, *(f"{r['feature']} ({_value(r, 'mean')})" for _, r in top.iterrows())])
+    occlusion = pd.read_csv(tables / f"occlusion_{model}.csv")
+    top = occlusion[occlusion["mask"] == "zero"].sort_values("delta_auc", ascending=False, kind="stable").head(TOP)
+    rows.append(["occlusion ΔAUC", *(f"{r['feature']} ({_value(r, 'delta_auc')})" for _, r in top.iterrows())])
+    width = max(len(r) for r in rows)
+    header = ["method", *(f"#{i}" for i in range(1, width))]
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=header).to_markdown(index=False)
+
+
+def _agreement(tables: Path, model: str) -> str:
+    pairs = pd.read_csv(tables / f"agreement_{model}.csv").dropna(subset=["spearman"])
+    ranks = pd.read_csv(tables / f"feature_ranks_{model}.csv")
+    if pairs.empty:
+        return "Rank correlations are undefined here (a single input feature)."
+    worst = pairs.nsmallest(1, "spearman").iloc[0]
+    disputed = ranks.nlargest(3, "rank_spread")["feature"].tolist()
+    return (
+        f"Median Spearman correlation between the methods' feature rankings: {pairs['spearman'].median():.2f} "
+        f"over {len(pairs)} pairs (least alike: {worst['method_a']} and {worst['method_b']}, "
+        f"{worst['spearman']:.2f} ± {error_text(worst['spearman_seed'])} over seeds).  "
+        f"Features ranked most differently: {', '.join(disputed)}."
+    )
+
+
+def _decision_ordering(tables: Path, models: Sequence[str], expert: str) -> str:
+    """ADO of the expert network and of the best single expert variable to every other network."""
+    ado = pd.read_csv(tables / "ado.csv")
+    rows = []
+    for model in models:
+        if model == expert:
+            continue
+        pair = ado[((ado["a"] == expert) & (ado["b"] == model)) | ((ado["a"] == model) & (ado["b"] == expert))]
+        single = ado[(ado["a"] == model) & ~ado["b"].isin(models)].nlargest(1, "ado")
+        rows.append(
+            {
+                "network": model,
+                f"ADO with {expert}": f"{pair['ado'].iloc[0]:.3f} ± {error_text(pair['ado_seed'].iloc[0])}"
+                if len(pair)
+                else "",
+                "best single variable": (
+                    f"{single['b'].iloc[0]} ({single['ado'].iloc[0]:.3f} ± {error_text(single['ado_seed'].iloc[0])})"
+                    if len(single)
+                    else ""
+                ),
+            }
+        )
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def answer_page(tables: Path, sample: str, models: Sequence[str], methods: Sequence[str], expert: str) -> str:
+    """The page, in Markdown.  ``expert`` is the network that sees only expert variables (xaug_dnn)."""
+    tables = Path(tables)
+    parts = [
+        f"# What the networks use: {sample}",
+        "",
+        "Every value is the mean over training seeds ± the seed spread and the test-set bootstrap error in "
+        "quadrature (the tables under `tables/` give both).  Relevance: mean normalized |R| per feature "
+        "(per jet, the largest |R| over all inputs is 1); occlusion: AUC lost when the feature is set to 0.",
+        "",
+        "## Performance",
+        "",
+        _performance(tables, models),
+    ]
+    for model in models:
+        parts += ["", f"## {model}: the most relevant inputs, by method", "", _top_features(tables, model, methods)]
+        parts += ["", _agreement(tables, model)]
+    if expert in models:
+        parts += [
+            "",
+            "## How much of each network the expert variables capture",
+            "",
+            f"Average decision ordering (ADO): the fraction of signal-background jet pairs that two taggers order "
+            f"the same way (1: the same decisions, 0.5: unrelated), ± its spread over training seeds.  {expert} "
+            "sees only the expert variables; a single variable's sign is chosen so that it tags signal.",
+            "",
+            _decision_ordering(tables, models, expert),
+        ]
+    parts += [
+        "",
+        "## Reduced expert sets",
+        "",
+        "Not computed yet: retraining on the top-k expert variables (and the baselines to compare with) is "
+        'still to be built; see the README, "What is left".',
+        "",
+    ]
+    return "\n".join(parts)
