@@ -60,6 +60,25 @@ def _agreement(tables: Path, model: str) -> str:
     )
 
 
+def _sanity(tables: Path, model: str) -> str:
+    """Which methods the cascading-randomization check flags (their maps outlive a random network)."""
+    from .sanity import SURVIVES
+
+    table = pd.read_csv(tables / f"sanity_{model}.csv")
+    if table.empty:
+        return "Sanity check by cascading randomization: switched off."
+    last = table[table["randomized"] == table["randomized"].max()]
+    flagged = last[last["spearman"] >= SURVIVES]
+    worst = last.nlargest(1, "spearman").iloc[0]
+    verdict = (
+        f"flagged (their maps stay alike with every layer random, ρ ≥ {SURVIVES}): "
+        + ", ".join(f"{r['method']} (ρ = {r['spearman']:.2f})" for _, r in flagged.iterrows())
+        if len(flagged)
+        else f"every method passes (largest ρ with every layer random: {worst['method']}, {worst['spearman']:.2f})"
+    )
+    return f"Sanity check by cascading randomization: {verdict}."
+
+
 def _decision_ordering(tables: Path, models: Sequence[str], expert: str) -> str:
     """ADO of the expert network and of the best single expert variable to every other network."""
     ado = pd.read_csv(tables / "ado.csv")
@@ -101,7 +120,7 @@ def answer_page(tables: Path, sample: str, models: Sequence[str], methods: Seque
     ]
     for model in models:
         parts += ["", f"## {model}: the most relevant inputs, by method", "", _top_features(tables, model, methods)]
-        parts += ["", _agreement(tables, model)]
+        parts += ["", _agreement(tables, model), "", _sanity(tables, model)]
     if expert in models:
         parts += [
             "",

@@ -15,9 +15,14 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+    from .explain import ExplainSettings
 
 
 def _quiet() -> None:
@@ -153,6 +158,28 @@ def cmd_explain(args: argparse.Namespace) -> None:
     patterns = activation_patterns(net, input_tensors(arrays, net.inputs), arrays["label"])
     with io.atomic_path(outdir / "activations.csv") as tmp:
         patterns.to_csv(tmp, index=False, float_format="%.6g")
+    sanity_jets = select_split(everything, "test", settings.sanity_jets) if settings.sanity_jets else None
+    _sanity_check(net.to(device), sanity_jets, settings, outdir / "sanity.csv")
+
+
+def _sanity_check(net: torch.nn.Module, arrays: dict | None, settings: ExplainSettings, path: Path) -> None:
+    """Cascading randomization on a few test jets (none: switched off, an empty table)."""
+    import pandas as pd
+
+    from . import io
+    from .explain import method_for
+    from .models import input_tensors
+    from .sanity import COLUMNS, cascading_randomization
+
+    start = time.perf_counter()
+    table = pd.DataFrame(columns=COLUMNS)
+    if arrays is not None:
+        methods = {name: method_for(name, settings) for name in settings.names}
+        inputs = input_tensors(arrays, net.inputs)
+        table = cascading_randomization(net, inputs, methods, settings.explained_output, settings.method_settings)
+    with io.atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    _log(f"sanity check: {len(table)} rows ({time.perf_counter() - start:.1f} s)")
 
 
 def cmd_relevance_summary(args: argparse.Namespace) -> None:
@@ -223,10 +250,38 @@ def _cross_checks(args: argparse.Namespace) -> None:
     write_table(pairs, base, f"{args.sample}: {args.model}, rank agreement between methods")
     write_table(ranks, Path(args.tables) / f"feature_ranks_{args.model}", f"{args.sample}: {args.model}, ranks")
     plots.agreement_heatmap(pairs, f"{args.sample}: {args.model}", Path(args.plots) / f"agreement_{args.model}")
+    _sanity_summary(args)
     patterns = [pd.read_csv(Path(run) / "activations.csv") for run in args.runs]
     rna, sparse = activation_summary(patterns)
     write_table(sparse, Path(args.tables) / f"activations_{args.model}", f"{args.sample}: {args.model}, sparsity")
     plots.activation_patterns(rna, f"{args.sample}: {args.model}", Path(args.plots) / f"activations_{args.model}")
+
+
+def _sanity_summary(args: argparse.Namespace) -> None:
+    """The cascading-randomization check over seeds: a table, its verdict per method, a plot."""
+    import pandas as pd
+
+    from . import plots
+    from .aggregation import write_table
+    from .sanity import SURVIVES, sanity_table
+
+    per_seed = [pd.read_csv(Path(run) / "sanity.csv") for run in args.runs]
+    base, title = Path(args.tables) / f"sanity_{args.model}", f"{args.sample}: {args.model}"
+    if all(df.empty for df in per_seed):  # switched off (relevance.sanity_jets: 0)
+        write_table(pd.DataFrame(columns=["method"]), base, f"{title}: no sanity check (sanity_jets 0)")
+        plots.sanity_curves(pd.DataFrame(), SURVIVES, f"{title}: no sanity check", Path(args.plots) / base.name)
+        return
+    table, verdict = sanity_table(per_seed)
+    flagged = verdict.loc[~verdict["passes"], "method"].tolist()
+    metadata = {
+        "check": "cascading randomization (Adebayo et al. 2018): layers re-initialized from the output",
+        "map": "R of every non-zero input element; Spearman ρ per jet with the trained network's map, mean over jets",
+        "spearman": "|ρ| of the signed maps (decides the verdict); spearman_abs: ρ of the |R| maps",
+        "flagged": f"ρ ≥ {SURVIVES} with every layer random: {', '.join(flagged) if flagged else 'none'}",
+        "n_jets": int(per_seed[0]["n_jets"].iloc[0]),
+    }
+    write_table(table, base, f"{title}, sanity check by cascading randomization", metadata)
+    plots.sanity_curves(table, SURVIVES, title, Path(args.plots) / base.name)
 
 
 def cmd_performance(args: argparse.Namespace) -> None:
@@ -375,7 +430,7 @@ STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "explain": {
         "relevance": (
             "rules", "methods", "epsilon", "gamma", "ig_steps", "ig_method", "shapley_samples", "shapley_seed",
-            "explained_output", "max_events", "batch_size",
+            "explained_output", "max_events", "batch_size", "sanity_jets",
         ),
         "training": RUNTIME,
     },

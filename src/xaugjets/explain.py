@@ -37,6 +37,7 @@ class ExplainSettings(Settings):
     explained_output: str
     max_events: int
     batch_size: int
+    sanity_jets: int
 
     @property
     def method_settings(self) -> attribution.MethodSettings:

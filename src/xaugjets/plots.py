@@ -279,6 +279,29 @@ def agreement_heatmap(pairs: pd.DataFrame, title: str, base: str | Path) -> None
     save(fig, base)
 
 
+def sanity_curves(table: pd.DataFrame, survives: float, title: str, base: str | Path) -> None:
+    """Map correlation with the trained network against layers randomized from the output, per method."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    if table.empty:
+        ax.text(0.5, 0.5, title, ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        save(fig, base)
+        return
+    for i, (method, rows) in enumerate(table.groupby("method", sort=False)):
+        style = "-" if i < 10 else "--"
+        ax.errorbar(
+            rows["randomized"], rows["spearman"], yerr=rows["spearman_seed"], ls=style, marker="o", ms=3, label=method
+        )
+    steps = table.drop_duplicates("randomized").sort_values("randomized")
+    ax.set_xticks(steps["randomized"], ["trained", *steps["layer"].iloc[1:]], rotation=45, ha="right", fontsize=7)
+    ax.axhline(survives, color="0.5", ls=":", lw=1)
+    ax.set_xlabel("layers re-initialized, from the output")
+    ax.set_ylabel("|Spearman ρ| of R maps with the trained net")
+    ax.legend(frameon=False, fontsize=6, ncol=2)
+    ax.set_title(title)
+    save(fig, base)
+
+
 def activation_patterns(rna: pd.DataFrame, title: str, base: str | Path) -> None:
     """Relative neural activity per node of each layer, signal and background, mean over seeds."""
     layers = list(dict.fromkeys(rna.sort_values("depth")["layer"]))

@@ -57,11 +57,12 @@ def seed_dirs(kind):
 
 
 def relevance_files(wildcards):
+    """Everything the explain jobs of one (sample, model) write, every seed."""
     return expand(
-        "results/{sample}/relevance/{model}/seed{seed}/{name}.h5",
+        "results/{sample}/relevance/{model}/seed{seed}/{name}",
         sample=wildcards.sample,
         model=wildcards.model,
-        name=[*METHODS, "occlusion"],
+        name=[*(f"{m}.h5" for m in METHODS), "occlusion.h5", "activations.csv", "sanity.csv"],
         seed=config["training"]["seeds"],
     )
 
@@ -94,7 +95,7 @@ def xaug_inputs(wildcards):
 def sample_tables(wildcards):
     """The tables of one sample that its one-page answer reads."""
     sample = SAMPLES[wildcards.sample]
-    per_model = ("occlusion", "agreement", "feature_ranks")
+    per_model = ("occlusion", "agreement", "feature_ranks", "sanity")
     return [
         *relevance_tables([wildcards.sample]),
         *expand("results/{sample}/tables/{kind}_{model}.csv", sample=wildcards.sample, kind=per_model, model=sample.models),

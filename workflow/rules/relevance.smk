@@ -10,6 +10,7 @@ rule explain:
         relevance=expand("results/{{sample}}/relevance/{{model}}/seed{{seed}}/{method}.h5", method=METHODS),
         occlusion="results/{sample}/relevance/{model}/seed{seed}/occlusion.h5",
         activations="results/{sample}/relevance/{model}/seed{seed}/activations.csv",
+        sanity="results/{sample}/relevance/{model}/seed{seed}/sanity.csv",
     params:
         outdir=subpath(output.occlusion, parent=True),
         settings=lambda wildcards: config_flags(
@@ -68,6 +69,13 @@ rule relevance_summary:
             subcategory="Method agreement",
             labels={"model": "{model}", "table": "ranks per method"},
         ),
+        sanity=report(
+            "results/{sample}/tables/sanity_{model}.csv",
+            caption="../report/sanity.rst",
+            category="{sample}",
+            subcategory="Sanity checks",
+            labels={"model": "{model}", "table": "cascading randomization"},
+        ),
         activations=report(
             "results/{sample}/tables/activations_{model}.csv",
             caption="../report/activations.rst",
@@ -80,10 +88,10 @@ rule relevance_summary:
                 f"results/{{sample}}/plots/relevance/{name}_{{model}}.png",
                 caption=f"../report/{name}.rst",
                 category="{sample}",
-                subcategory="Method agreement" if name == "agreement" else "Activation patterns",
+                subcategory={"agreement": "Method agreement", "sanity": "Sanity checks"}.get(name, "Activation patterns"),
                 labels={"model": "{model}", "figure": name},
             )
-            for name in ("agreement", "activations")
+            for name in ("agreement", "activations", "sanity")
         ],
         plots=[
             report(
