@@ -172,3 +172,41 @@ def test_rule_env_has_every_runtime_dependency(pyproject):
     _, pip = load_env(REPO / "envs" / "xaugjets.yaml")
     missing = {requirement_name(d) for d in pyproject["project"]["dependencies"]} - set(pip)
     assert not missing, f"envs/xaugjets.yaml lacks runtime dependencies: {sorted(missing)}"
+
+
+@pytest.mark.slow
+def test_installed_package_runs_a_workflow_copy_from_another_directory(tmp_path):
+    """`pip install .` then `snakemake -n` elsewhere: the workflow (without src/) uses the installed package,
+    whose wheel carries the config schema itself."""
+    import shutil
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", site, REPO],
+        check=True,
+    )
+    assert not (site / "xaugjets" / "config.schema.yaml").is_symlink()
+    deployed = tmp_path / "deployed"
+    deployed.mkdir()
+    for part in ("Snakefile", "workflow", "config", "envs", "profiles"):
+        copy = shutil.copytree if (REPO / part).is_dir() else shutil.copy
+        copy(REPO / part, deployed / part)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PYTHONPATH": str(site), "HOME": str(tmp_path)}
+    args = ["-m", "snakemake", "-n", "--cores", "1", "--snakefile", deployed / "Snakefile"]
+    proc = subprocess.run(
+        [sys.executable, *args, "--configfile", deployed / "config" / "test.yaml", "--directory", elsewhere],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Job stats" in proc.stdout + proc.stderr
+    imported = subprocess.run(
+        [sys.executable, "-c", "import xaugjets; print(xaugjets.__file__)"], env=env, capture_output=True, text=True
+    )
+    assert imported.stdout.startswith(str(site)), imported.stdout

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from referencing._core import Resolver
 
 S = TypeVar("S", bound="Settings")
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+# The workflow's schema (workflow/schemas/, the catalog's place), reached through a link in the package so
+# that an installed package, whose wheel carries the file itself, finds it too.
+SCHEMA = Path(__file__).with_name("config.schema.yaml")
 
 
 class ConfigError(ValueError):

@@ -3,10 +3,12 @@ import json
 import sys
 from pathlib import Path
 
-# Jobs import the package from this checkout even where it is not installed (cluster nodes, --sdm conda).
-_SRC = str(Path(workflow.basedir) / "src")
-shell.prefix('export PYTHONPATH="%s${{PYTHONPATH:+:$PYTHONPATH}}"; ' % _SRC)
-sys.path.insert(0, _SRC)
+# Jobs import the package from this checkout even where it is not installed (cluster nodes, --sdm conda);
+# a deployed workflow without src/ (snakedeploy, or a copy) uses the installed package instead.
+_SRC = Path(workflow.basedir) / "src"
+if _SRC.is_dir():
+    shell.prefix('export PYTHONPATH="%s${{PYTHONPATH:+:$PYTHONPATH}}"; ' % _SRC)
+    sys.path.insert(0, str(_SRC))
 
 from xaugjets.cli import config_flags  # noqa: E402
 from xaugjets.config import ConfigError, validate_config  # noqa: E402
@@ -14,7 +16,7 @@ from xaugjets.processes import PROCESSES  # noqa: E402
 from xaugjets.study import REFERENCE_TOY, samples, toy_overlap_samples  # noqa: E402
 
 try:
-    validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+    validate_config(config)  # the package's schema: workflow/schemas/config.schema.yaml
 except ConfigError as err:
     raise WorkflowError(f"Invalid configuration: {err}") from None
 
