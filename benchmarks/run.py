@@ -367,8 +367,8 @@ def plain_fit(arrays: dict[str, np.ndarray], name: str, seed: int, settings: tra
     shapes = training.model_shapes(train)
     net = build_model(name, dropout=settings.dropout, head_dropout=settings.head_dropout, **shapes)
     inputs = MODEL_INPUTS[name]
-    train_loader = training._loader(train, inputs, settings.batch_size, torch.Generator().manual_seed(seed))
-    val_loader = training._loader(val, inputs, VAL_BATCH, None)
+    train_loader = training._loader(train, inputs, settings.batch_size, torch.Generator().manual_seed(seed), True)
+    val_loader = training._loader(val, inputs, VAL_BATCH, torch.Generator().manual_seed(seed), False)
     optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)  # TaggerModule's optimizer
     loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
     best_loss, best_state = math.inf, {}

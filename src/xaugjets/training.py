@@ -160,16 +160,20 @@ class LastCheckpoint(Callback):
             trainer.save_checkpoint(tmp, weights_only=False)  # the full state, not only the weights
 
 
-def _loader(arrays: dict, inputs: tuple[str, ...], batch_size: int, generator: torch.Generator | None) -> DataLoader:
-    """Batches of (inputs..., label, weight); shuffled with ``generator`` unless it is None."""
+def _loader(
+    arrays: dict, inputs: tuple[str, ...], batch_size: int, generator: torch.Generator, shuffle: bool
+) -> DataLoader:
+    """Batches of (inputs..., label, weight).
+
+    Every loader has its own ``generator``, even unshuffled: each pass draws a base seed from it, and
+    without one it would draw from the global generator that dropout uses.
+    """
     tensors = (
         *input_tensors(arrays, inputs),
         torch.as_tensor(arrays["label"], dtype=torch.float32),
         torch.as_tensor(arrays["weight"], dtype=torch.float32),
     )
-    return DataLoader(
-        TensorDataset(*tensors), batch_size=batch_size, shuffle=generator is not None, generator=generator
-    )
+    return DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
 def model_shapes(arrays: dict) -> dict[str, int]:
@@ -281,8 +285,8 @@ def fit(
     start = time.perf_counter()
     trainer.fit(
         TaggerModule(net, settings.learning_rate, shuffle, run_id),
-        _loader(train_arrays, inputs, settings.batch_size, shuffle),
-        _loader(val_arrays, inputs, 4096, None),
+        _loader(train_arrays, inputs, settings.batch_size, shuffle, shuffle=True),
+        _loader(val_arrays, inputs, 4096, torch.Generator().manual_seed(seed), shuffle=False),
         ckpt_path=_resume_point(workdir, run_id),
         weights_only=True,
     )
