@@ -90,6 +90,80 @@ def run_summary(results: Path) -> str:
     return f"{total}.\n\n" + stages.to_markdown(index=False, floatfmt=".3g") + "\n"
 
 
+def wall_time(logs: Path) -> str:
+    """The wall time of the latest complete snakemake run, from its log's first and last timestamps."""
+    from datetime import datetime
+
+    for log in sorted(logs.glob("*.snakemake.log"), reverse=True):
+        text = log.read_text()
+        done = [line for line in text.splitlines() if "steps (100%) done" in line]
+        stamps = [line.strip("[]") for line in text.splitlines() if line.startswith("[") and line.endswith("]")]
+        if done and len(stamps) >= 2 and int(done[-1].split()[0]) > 50:
+            first, last = (datetime.strptime(s, "%a %b %d %H:%M:%S %Y") for s in (stamps[0], stamps[-1]))
+            minutes, seconds = divmod(int((last - first).total_seconds()), 60)
+            return f"The last complete run ({done[-1].split()[0]} jobs) took {minutes} min {seconds} s of wall time."
+    return "(no complete snakemake log found)"
+
+
+def _spread(entry: dict, scale: float = 1.0, digits: int = 3) -> str:
+    return "{:.{d}g} [{:.{d}g}, {:.{d}g}]".format(*(entry[k] * scale for k in ("median", "min", "max")), d=digits)
+
+
+def benchmark_summary(path: Path) -> str:
+    """The ratios of `python benchmarks/run.py --json results/benchmarks.json`: median [min, max] over repeats."""
+    if not path.exists():
+        return "(run `python benchmarks/run.py --json results/benchmarks.json` on an idle machine to fill this)"
+    bench = json.loads(path.read_text())
+    gemm = bench["gemm"]["flops_per_s"]
+    lines = [
+        f"Single thread ({bench['settings']['torch']}), median [min, max] over {bench['settings']['repeats']} "
+        f"repeats. fp32 GEMM reference: {_spread(gemm, 1e-9)} GFLOP/s.",
+        "",
+        "| network | training GFLOP/s | of GEMM | Lightning / plain loop (with log + checkpoint) |",
+        "| --- | --- | --- | --- |",
+    ]
+    lightning = bench.get("lightning", {}).get("networks", {})
+    for name, net in bench["training"]["networks"].items():
+        ratio = lightning.get(name)
+        cell = f"{_spread(ratio['fit_over_plain'])} ({_spread(ratio['fit_logged_over_plain'])})" if ratio else "-"
+        lines.append(f"| {name} | {_spread(net['flops_per_s'], 1e-9)} | {net['fraction_of_gemm']:.1%} | {cell} |")
+    levers = bench["training"].get("levers_cnn2d", {})
+    lines += [
+        "",
+        "cnn2d training levers (jets/s against plain fp32): "
+        + "; ".join(f"{k} {_spread(v)}" if isinstance(v, dict) else f"{k}: {v}" for k, v in levers.items())
+        + ".",
+    ]
+    shown = [n for n in ("cnn2d_xaug", "cnn1d_xaug", "xaug_dnn") if n in bench["explanations"]["networks"]]
+    nets = {n: bench["explanations"]["networks"][n] for n in shown}
+    lines += [
+        "",
+        "Explanation cost of a batch of 500 jets in units of one forward + backward pass of the same batch "
+        "(median; per pass for the methods that are many passes by construction):",
+        "",
+        "| method | " + " | ".join(shown) + " |",
+        "| --- |" + " --- |" * len(shown),
+    ]
+    for method in next(iter(nets.values())):
+        if not isinstance(nets[shown[0]][method], dict) or "multiple" not in nets[shown[0]][method]:
+            continue
+        cells = []
+        for entry in (net[method] for net in nets.values()):
+            cell = f"{entry['multiple']['median']:.3g}"
+            if "per_pass" in entry:
+                cell += f" ({entry['per_pass']['median']:.2g} per pass, {entry['passes']} passes)"
+            cells.append(cell)
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    overhead = bench.get("jobs", {}).get("overhead")
+    if overhead:
+        lines += [
+            "",
+            f"Job overhead (empty job of each kind × jobs / job-seconds): {overhead['share']:.1%} of "
+            f"{overhead['job_s']:.0f} job-seconds over {overhead['jobs']} jobs.",
+        ]
+    return "\n".join(lines)
+
+
 def render(results: Path) -> str:
     parts = [BEGIN, ""]
     # The last commit that changed what a run computes (code, rules, config): the one that produced these.
@@ -146,7 +220,20 @@ def render(results: Path) -> str:
         if (pythia / "z_matching.md").exists():
             parts += ["", "Signal jets matched to a hadronic Z (generator truth):", ""]
             parts += [(pythia / "z_matching.md").read_text().split("\n", 2)[2].strip()]
-    parts += ["", "### Where the time goes (from the `benchmark:` records)", "", run_summary(results).strip(), "", END]
+    answer = results / "pythia" / "answer.md"
+    if answer.exists():
+        text = answer.read_text()
+        ado = text.split("## How much of each network the expert variables capture", 1)
+        if len(ado) == 2:
+            parts += [
+                "",
+                "How much of each Pythia network the expert variables capture (from `results/pythia/answer.md`):",
+            ]
+            parts += ["", ado[1].split("## ", 1)[0].strip()]
+    parts += ["", "### Where the time goes (from the `benchmark:` records)", ""]
+    parts += [wall_time(Path(".snakemake") / "log"), "", run_summary(results).strip()]
+    parts += ["", "### Performance ratios (`benchmarks/run.py`)", "", benchmark_summary(results / "benchmarks.json")]
+    parts += ["", END]
     return "\n".join(parts)
 
 
