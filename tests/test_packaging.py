@@ -182,9 +182,12 @@ def test_installed_package_runs_a_workflow_copy_from_another_directory(tmp_path)
     import subprocess
     import sys
 
-    site = tmp_path / "site"
+    source, site = tmp_path / "source", tmp_path / "site"  # built from a copy: pip builds in the tree
+    shutil.copytree(REPO / "src", source / "src")  # follows the schema link: the copy holds the file
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", site, REPO],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", site, source],
         check=True,
     )
     assert not (site / "xaugjets" / "config.schema.yaml").is_symlink()
