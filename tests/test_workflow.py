@@ -165,7 +165,7 @@ def test_paper_config_dry_run_with_slurm_profile(tmp_path):
     assert counts["train"] == networks * 10
     assert counts["explain"] == networks * 10
     assert counts["relevance_summary"] == networks
-    assert counts["total"] == 2000 + 200 + 230 + 230 + 23 + 5 * 6 + 4
+    assert counts["total"] == 2000 + 200 + 230 + 230 + 23 + 5 * 7 + 4  # 7 per-sample summaries, 4 others
 
 
 @pytest.mark.slow

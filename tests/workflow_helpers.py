@@ -47,7 +47,7 @@ SUBSET_MODELS = ["xaug_dnn", "cnn2d_xaug"]
 SUBSET_RULES = ["presetA"]
 SUBSET_ARGS = ["--configfile", TEST_CONFIG, str(REPO / "tests" / "data" / "subset.yaml")]
 SUBSET_SAMPLE = "toy-overlap0"
-SUBSET_JOBS = 21  # toy_jets 4, dataset, provenance, train 4, explain 4, relevance_summary 2, 4 summaries, all
+SUBSET_JOBS = 22  # toy_jets 4, dataset, provenance, train 4, explain 4, relevance_summary 2, 5 summaries, all
 
 
 def assert_same_tables(reference: Path, other: Path, models=SUBSET_MODELS, rules=SUBSET_RULES) -> None:
