@@ -138,10 +138,17 @@ def synthetic_arrays(dims: dict[str, int], n: int, fractions: dict[str, float], 
 
 
 def network(bench: Bench, name: str, seed: int = 0) -> TaggerNet:
-    """A freshly initialized network of the study, shaped for the bench's arrays."""
+    """A freshly initialized network of the study, shaped for the bench's arrays, laid out as fit trains it
+    (image networks channels-last)."""
     torch.manual_seed(seed)
     t = bench.train
-    return build_model(name, dropout=t.dropout, head_dropout=t.head_dropout, **training.model_shapes(bench.arrays))
+    net = build_model(name, dropout=t.dropout, head_dropout=t.head_dropout, **training.model_shapes(bench.arrays))
+    return net.to(memory_format=torch.channels_last) if "image" in net.inputs else net
+
+
+def channels_last(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Images channels-last, as TaggerModule feeds them."""
+    return [t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t for t in tensors]
 
 
 def first_rows(arrays: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
@@ -275,6 +282,20 @@ def train_step(net: torch.nn.Module, lr: float, batch: tuple[torch.Tensor, ...])
     return step
 
 
+def nchw_step(net: torch.nn.Module, lr: float, batch: tuple[torch.Tensor, ...]) -> Callable[[], None]:
+    """A training step with plain (N, C, H, W) tensors throughout: the layout before channels-last."""
+    *inputs, label, weight = batch
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    net.train()
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        torch.nn.functional.binary_cross_entropy_with_logits(net(*inputs), label, weight=weight).backward()
+        optimizer.step()
+
+    return step
+
+
 def fwd_bwd_flops(net: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> int:
     """FLOPs of one forward + backward of the training loss (the optimizer step is not counted)."""
     module = tagger_module(net, 0.0)
@@ -302,36 +323,42 @@ def section_training(bench: Bench, gemm: dict[str, Any]) -> dict[str, Any]:
         rows.append(
             [name, f"{flops[name] / 1e9:.3g}", fmt(step_ms), fmt(rate, 1e-9), f"{rate['median'] / gemm_rate:.1%}"]
         )
-    title = f"2. Training FLOP/s (batch {size}, fwd+bwd FLOPs / time of fwd+bwd+Adam step)"
+    title = f"2. Training FLOP/s as trained (batch {size}, fwd+bwd FLOPs / time of fwd+bwd+Adam step)"
     table(title, ["network", "GFLOP/step", "step ms min/med/max", "GFLOP/s min/med/max", "of GEMM"], rows)
     out["levers_cnn2d"] = section_levers(bench)
     return out
 
 
 def lever_steps(bench: Bench) -> dict[str, tuple[Callable[[], None], int]]:
-    """cnn2d's training step plain and with each lever, each with its batch size (its own copy of the net)."""
+    """cnn2d's training step as trained (fp32, channels-last) and with each lever, each with its batch size
+    (its own copy of the net); "NCHW" is the layout the study used before channels-last."""
     size, lr, inputs = bench.train.batch_size, bench.train.learning_rate, MODEL_INPUTS["cnn2d"]
-    plain = network(bench, "cnn2d")
-    last = copy.deepcopy(plain).to(memory_format=torch.channels_last)
-    image, *rest = train_batch(bench.arrays, inputs, size)
+    trained = network(bench, "cnn2d")
+    nchw = copy.deepcopy(trained).to(memory_format=torch.contiguous_format)
+    batch = train_batch(bench.arrays, inputs, size)
     return {
-        "plain fp32": (train_step(plain, lr, (image, *rest)), size),
-        "channels_last": (train_step(last, lr, (image.contiguous(memory_format=torch.channels_last), *rest)), size),
-        "batch x2": (train_step(copy.deepcopy(plain), lr, train_batch(bench.arrays, inputs, 2 * size)), 2 * size),
-        "batch x0.5": (train_step(copy.deepcopy(plain), lr, train_batch(bench.arrays, inputs, size // 2)), size // 2),
+        "as trained": (train_step(trained, lr, batch), size),
+        "NCHW instead of channels-last": (nchw_step(nchw, lr, batch), size),
+        "batch x2": (train_step(copy.deepcopy(trained), lr, train_batch(bench.arrays, inputs, 2 * size)), 2 * size),
+        "batch x0.5": (
+            train_step(copy.deepcopy(trained), lr, train_batch(bench.arrays, inputs, size // 2)),
+            size // 2,
+        ),
     }
 
 
 def section_levers(bench: Bench) -> dict[str, Any]:
-    """Jets/s of each lever over plain fp32 (> 1: faster), timed interleaved with the plain step."""
+    """Jets/s of each lever over the step as trained (> 1: faster), timed interleaved with it."""
     steps = lever_steps(bench)
     seconds = interleaved({name: fn for name, (fn, _) in steps.items()}, bench.repeats, bench.target_s)
     per_jet = {name: [s / steps[name][1] for s in seconds[name]] for name in steps}
-    out: dict[str, Any] = {name: spread(ratios(per_jet["plain fp32"], per_jet[name])) for name in list(steps)[1:]}
+    out: dict[str, Any] = {name: spread(ratios(per_jet["as trained"], per_jet[name])) for name in list(steps)[1:]}
     out["torch.compile"] = compiled_lever(bench) if not bench.args.no_compile else "not available: --no-compile"
     rows = [[name, fmt(s) if isinstance(s, dict) else s] for name, s in out.items()]
     table(
-        "2b. cnn2d training levers: jets/s over plain fp32 (> 1: faster)", ["lever", "ratio min / median / max"], rows
+        "2b. cnn2d training levers: jets/s over the step as trained (> 1: faster)",
+        ["lever", "ratio min / median / max"],
+        rows,
     )
     return out
 
@@ -367,6 +394,8 @@ def plain_fit(arrays: dict[str, np.ndarray], name: str, seed: int, settings: tra
     shapes = training.model_shapes(train)
     net = build_model(name, dropout=settings.dropout, head_dropout=settings.head_dropout, **shapes)
     inputs = MODEL_INPUTS[name]
+    if "image" in inputs:
+        net = net.to(memory_format=torch.channels_last)  # as fit trains it
     train_loader = training._loader(train, inputs, settings.batch_size, torch.Generator().manual_seed(seed), True)
     val_loader = training._loader(val, inputs, VAL_BATCH, torch.Generator().manual_seed(seed), False)
     optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)  # TaggerModule's optimizer
@@ -376,11 +405,11 @@ def plain_fit(arrays: dict[str, np.ndarray], name: str, seed: int, settings: tra
         net.train()
         for *x, label, weight in train_loader:
             optimizer.zero_grad()
-            loss_fn(net(*x), label, weight=weight).backward()
+            loss_fn(net(*channels_last(x)), label, weight=weight).backward()
             optimizer.step()
         net.eval()
         with torch.no_grad():
-            pairs = [(net(*x), label, weight) for *x, label, weight in val_loader]
+            pairs = [(net(*channels_last(x)), label, weight) for *x, label, weight in val_loader]
         logits, labels = torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs])
         val_loss = float(loss_fn(logits, labels, weight=torch.cat([p[2] for p in pairs])))
         auc(labels.numpy(), logits.numpy())
@@ -478,7 +507,8 @@ def section_explanations(bench: Bench) -> dict[str, Any]:
     out: dict[str, Any] = {"batch_size": size, "networks": {}}
     rows = []
     for name, inputs in MODEL_INPUTS.items():
-        net = network(bench, name).eval()
+        # As the explain jobs see it: load_model rebuilds a saved network in the plain layout.
+        net = network(bench, name).to(memory_format=torch.contiguous_format).eval()
         tensors = input_tensors(first_rows(bench.arrays, size), inputs)
         fns = {"base": grad_pass(net, tensors)} | {m: explain_call(bench, net, m, tensors) for m in bench.explain.names}
         seconds = interleaved(fns, bench.repeats, bench.target_s)  # one round: the baseline and every method
