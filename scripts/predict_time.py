@@ -1,0 +1,285 @@
+"""Predict a study's wall time from the per-job costs of a finished run, on N cores or N cluster slots.
+
+    python scripts/predict_time.py --config config/paper.yaml --cores 2 16 --slots 64 256 --gpu-speedup 8
+
+The target's jobs and their dependencies come from a Snakemake dry run of the target config.  Each job's
+time is taken from the measured run's ``benchmark:`` records (same rule, sample and network; else the same
+rule and sample kind), its fixed part (the empty job: interpreter and imports) kept and its work scaled by
+what the rule's work grows with: jets per shard, jets per sample, training jets times epochs (the measured
+epochs, capped by the target's ``max_epochs``), explained jets and methods, seeds.  The jobs are then
+scheduled critical path first on the given number of slots, as a cluster with that many single-core job
+slots would run them (``--gpu-speedup`` divides the work of training and explanation jobs, for GPU nodes).
+Prints the predicted wall time per slot count and the critical path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from xaugjets.config import validate_config
+
+REPO = Path(__file__).resolve().parents[1]
+EMPTY_JOB_S = {"torch": 4.0, "plots": 3.0, "cli": 0.4}  # used when results/benchmarks.json is absent
+TORCH_RULES = {"train", "explain"}
+PLOT_RULES = {"relevance_summary", "summary_plots", "decision_ordering", "performance_table", "toy_overlap_scan"}
+GPU_RULES = TORCH_RULES
+
+
+@dataclass
+class Job:
+    rule: str
+    wildcards: dict[str, str]
+    inputs: list[str]
+    outputs: list[str]
+    needs: set[int] = field(default_factory=set)
+    seconds: float = 0.0
+
+
+def dry_run(configfiles: list[Path]) -> list[Job]:
+    """Every job of a forced dry run of the target config, with its wildcards, inputs and outputs."""
+    with tempfile.TemporaryDirectory() as workdir:
+        cmd = [sys.executable, "-m", "snakemake", "-n", "--forceall", "--cores", "1", "--directory", workdir]
+        proc = subprocess.run([*cmd, "--configfile", *map(str, configfiles)], cwd=REPO, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(proc.stderr[-2000:])
+    jobs, current = [], None
+    for line in proc.stdout.splitlines():
+        header = re.match(r"^(?:local)?rule (\w+):$", line)
+        if header:
+            current = Job(header.group(1), {}, [], [])
+            jobs.append(current)
+        elif current is not None and (item := re.match(r"^    (input|output|wildcards): (.*)$", line)):
+            key, value = item.groups()
+            if key == "wildcards":
+                current.wildcards = dict(pair.split("=", 1) for pair in value.split(", "))
+            else:
+                getattr(current, f"{key}s").extend(value.split(", "))
+    producer = {out: i for i, job in enumerate(jobs) for out in job.outputs}
+    for job in jobs:
+        job.needs = {producer[path] for path in job.inputs if path in producer}
+    return jobs
+
+
+def kind(sample: str) -> str:
+    return "toy" if sample.startswith("toy") else sample
+
+
+def measured_runs(results: Path) -> pd.DataFrame:
+    """One row per recorded job: rule, sample, model, seconds (Snakemake ``benchmark:`` files)."""
+    rows = []
+    for path in results.glob("*/benchmarks/**/*.tsv"):
+        sample = path.relative_to(results).parts[0]
+        rule = path.parent.name if path.parent.name != "benchmarks" else path.stem
+        model = re.sub(r"_seed\d+$", "", path.stem) if rule in TORCH_RULES | {"relevance_summary"} else ""
+        rows.append({"rule": rule, "sample": sample, "model": model, "s": float(pd.read_csv(path, sep="\t")["s"][0])})
+    return pd.DataFrame(rows)
+
+
+def measured_epochs(results: Path) -> dict[tuple[str, str], float]:
+    """Mean epochs trained per (sample, model) in the measured run."""
+    epochs = defaultdict(list)
+    for path in results.glob("*/models/*/seed*/metrics.json"):
+        metrics = json.loads(path.read_text())
+        epochs[(path.parts[-5], metrics["model"])].append(metrics["epochs"])
+    return {key: sum(v) / len(v) for key, v in epochs.items()}
+
+
+def study_config(results: Path) -> dict:
+    return json.loads(next(results.glob("*/provenance.json")).read_text())["config"]
+
+
+def target_config(configfiles: list[Path]) -> dict:
+    """The target's config as the workflow sees it: config/config.yaml, the given files merged by key."""
+    config: dict = {}
+    for path in [REPO / "config" / "config.yaml", *configfiles]:
+        for key, value in yaml.safe_load(path.read_text()).items():
+            config[key] = config.get(key, {}) | value if isinstance(value, dict) else value
+    return validate_config(config)
+
+
+def jets_per_sample(config: dict, sample: str) -> float:
+    """Generated jets (toy) or events (Pythia) per class: what the sample's jobs scale with."""
+    if kind(sample) == "toy":
+        return config["toy"]["shards"] * config["toy"]["jets_per_shard"]
+    return config["pythia"]["shards"] * config["pythia"]["events_per_shard"]
+
+
+def explained_jets(config: dict, sample: str) -> float:
+    return min(
+        config["relevance"]["max_events"], 2 * jets_per_sample(config, sample) * config["dataset"]["fractions"]["test"]
+    )
+
+
+def n_methods(config: dict) -> int:
+    return len(config["relevance"]["rules"]) + len(config["relevance"]["methods"])
+
+
+def work_factor(job: Job, target: dict, measured: dict, epochs: dict[tuple[str, str], float]) -> float:
+    """How much more work this job is than its measured counterpart (1: the same)."""
+    sample, model = job.wildcards.get("sample", "pythia"), job.wildcards.get("model", "")
+    jets = jets_per_sample(target, sample) / jets_per_sample(measured, sample)
+    seeds = len(target["training"]["seeds"]) / len(measured["training"]["seeds"])
+    methods = n_methods(target) / n_methods(measured)
+    explained = explained_jets(target, sample) / explained_jets(measured, sample)
+    same_kind = [e for (s, m), e in epochs.items() if kind(s) == kind(sample) and m == model]
+    trained = epochs.get((sample, model)) or (sum(same_kind) / len(same_kind) if same_kind else 1.0)
+    factors = {
+        "toy_jets": target["toy"]["jets_per_shard"] / measured["toy"]["jets_per_shard"],
+        "pythia_jets": target["pythia"]["events_per_shard"] / measured["pythia"]["events_per_shard"],
+        "dataset": jets,
+        "expert_separation": jets,
+        "z_matching_table": jets,
+        "train": jets * min(trained, target["training"]["max_epochs"]) / trained,
+        "explain": explained * methods,
+        "relevance_summary": seeds * methods,
+        "performance_table": seeds,
+        "summary_plots": seeds,
+        "decision_ordering": seeds,
+    }
+    return factors.get(job.rule, 1.0)
+
+
+def empty_job_seconds(results: Path) -> dict[str, float]:
+    """The fixed cost of a job of each kind: from benchmarks/run.py's record if there is one."""
+    path = results / "benchmarks.json"
+    if not path.exists():
+        return EMPTY_JOB_S
+    empty = json.loads(path.read_text())["jobs"]["empty_job_s"]
+    return {
+        "torch": empty["torch stages"]["median"],
+        "plots": empty["table+plot stages"]["median"],
+        "cli": empty["cli"]["median"],
+    }
+
+
+def job_seconds(jobs: list[Job], results: Path, target: dict, gpu_speedup: float) -> None:
+    """Set each job's predicted seconds: the measured mean of its kind, fixed part kept, work scaled."""
+    runs, measured, epochs, empty = (
+        measured_runs(results),
+        study_config(results),
+        measured_epochs(results),
+        empty_job_seconds(results),
+    )
+    for job in jobs:
+        sample, model = job.wildcards.get("sample", ""), job.wildcards.get("model", "")
+        same = runs[(runs["rule"] == job.rule) & (runs["model"] == model)]
+        exact = same[same["sample"] == sample]
+        pool = exact if len(exact) else same[same["sample"].map(kind) == kind(sample)]
+        if not len(pool):  # a sample or network the measured run did not have
+            pool = runs[runs["rule"] == job.rule]
+        if not len(pool):
+            job.seconds = 0.0  # the target-only "all" rule
+            continue
+        fixed = (
+            empty["torch"] if job.rule in TORCH_RULES else empty["plots"] if job.rule in PLOT_RULES else empty["cli"]
+        )
+        work = max(pool["s"].mean() - fixed, 0.0) * work_factor(job, target, measured, epochs)
+        job.seconds = fixed + work / (gpu_speedup if job.rule in GPU_RULES else 1.0)
+
+
+def remaining_path(jobs: list[Job]) -> list[float]:
+    """Per job: the longest chain of job seconds from it to the end (the scheduling priority)."""
+    users = defaultdict(list)
+    for i, job in enumerate(jobs):
+        for need in job.needs:
+            users[need].append(i)
+    memo: dict[int, float] = {}
+
+    def longest(i: int) -> float:
+        if i not in memo:
+            memo[i] = jobs[i].seconds + max((longest(u) for u in users[i]), default=0.0)
+        return memo[i]
+
+    sys.setrecursionlimit(max(10_000, 4 * len(jobs)))
+    return [longest(i) for i in range(len(jobs))]
+
+
+def simulate(jobs: list[Job], slots: int) -> float:
+    """Wall time with ``slots`` single-core job slots, ready jobs started longest remaining path first."""
+    priority = remaining_path(jobs)
+    waiting = {i: set(job.needs) for i, job in enumerate(jobs)}
+    ready = [(-priority[i], i) for i, needs in waiting.items() if not needs]
+    heapq.heapify(ready)
+    running: list[tuple[float, int]] = []
+    now = 0.0
+    users = defaultdict(list)
+    for i, job in enumerate(jobs):
+        for need in job.needs:
+            users[need].append(i)
+    while ready or running:
+        while ready and len(running) < slots:
+            _, i = heapq.heappop(ready)
+            heapq.heappush(running, (now + jobs[i].seconds, i))
+        now, done = heapq.heappop(running)
+        for user in users[done]:
+            waiting[user].discard(done)
+            if not waiting[user]:
+                heapq.heappush(ready, (-priority[user], user))
+    return now
+
+
+def critical_path(jobs: list[Job]) -> list[Job]:
+    priority = remaining_path(jobs)
+    path, candidates = [], [i for i, job in enumerate(jobs) if not job.needs]
+    users = defaultdict(list)
+    for i, job in enumerate(jobs):
+        for need in job.needs:
+            users[need].append(i)
+    while candidates:
+        best = max(candidates, key=lambda i: priority[i])
+        path.append(jobs[best])
+        candidates = users[best]
+    return path
+
+
+def describe(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {rest:02d} s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=REPO / "results", help="the measured run")
+    parser.add_argument("--config", type=Path, nargs="+", default=[REPO / "config" / "paper.yaml"], help="target")
+    parser.add_argument("--cores", type=int, nargs="+", default=[2, 16], help="cores of one workstation")
+    parser.add_argument("--slots", type=int, nargs="*", default=[64, 256], help="cluster job slots (nodes × jobs)")
+    parser.add_argument("--gpu-speedup", type=float, default=0.0, help="work of train/explain on a GPU node: ÷ this")
+    args = parser.parse_args(argv)
+    jobs = dry_run(args.config)
+    target = target_config(args.config)
+    job_seconds(jobs, args.results, target, 1.0)
+    total = sum(job.seconds for job in jobs)
+    print(f"{len(jobs)} jobs, {total:.0f} predicted job-seconds ({', '.join(map(str, args.config))})")
+    for n in args.cores:
+        print(f"  {n:>4} cores: {describe(simulate(jobs, n))}")
+    for n in args.slots:
+        print(f"  {n:>4} cluster slots (CPU): {describe(simulate(jobs, n))}")
+    if args.gpu_speedup:
+        job_seconds(jobs, args.results, target, args.gpu_speedup)
+        for n in args.slots:
+            print(
+                f"  {n:>4} cluster slots, GPUs for train/explain (÷{args.gpu_speedup:g}): {describe(simulate(jobs, n))}"
+            )
+        job_seconds(jobs, args.results, target, 1.0)
+    path = critical_path(jobs)
+    print(f"critical path ({describe(sum(job.seconds for job in path))}, CPU):")
+    for job in path:
+        print(f"  {job.rule:<20} {job.seconds:8.1f} s  {' '.join(f'{k}={v}' for k, v in job.wildcards.items())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
