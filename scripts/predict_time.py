@@ -34,7 +34,6 @@ REPO = Path(__file__).resolve().parents[1]
 EMPTY_JOB_S = {"torch": 4.0, "plots": 3.0, "cli": 0.4}  # used when results/benchmarks.json is absent
 TORCH_RULES = {"train", "explain"}
 PLOT_RULES = {"relevance_summary", "summary_plots", "decision_ordering", "performance_table", "toy_overlap_scan"}
-GPU_RULES = TORCH_RULES
 
 
 @dataclass
@@ -186,15 +185,22 @@ def job_seconds(jobs: list[Job], results: Path, target: dict, gpu_speedup: float
             empty["torch"] if job.rule in TORCH_RULES else empty["plots"] if job.rule in PLOT_RULES else empty["cli"]
         )
         work = max(pool["s"].mean() - fixed, 0.0) * work_factor(job, target, measured, epochs)
-        job.seconds = fixed + work / (gpu_speedup if job.rule in GPU_RULES else 1.0)
+        # GPU nodes speed up the torch stages (training and explanation).
+        job.seconds = fixed + work / (gpu_speedup if job.rule in TORCH_RULES else 1.0)
 
 
-def remaining_path(jobs: list[Job]) -> list[float]:
-    """Per job: the longest chain of job seconds from it to the end (the scheduling priority)."""
+def users_of(jobs: list[Job]) -> dict[int, list[int]]:
+    """Per job: the jobs that need it."""
     users = defaultdict(list)
     for i, job in enumerate(jobs):
         for need in job.needs:
             users[need].append(i)
+    return users
+
+
+def remaining_path(jobs: list[Job]) -> list[float]:
+    """Per job: the longest chain of job seconds from it to the end (the scheduling priority)."""
+    users = users_of(jobs)
     memo: dict[int, float] = {}
 
     def longest(i: int) -> float:
@@ -214,10 +220,7 @@ def simulate(jobs: list[Job], slots: int) -> float:
     heapq.heapify(ready)
     running: list[tuple[float, int]] = []
     now = 0.0
-    users = defaultdict(list)
-    for i, job in enumerate(jobs):
-        for need in job.needs:
-            users[need].append(i)
+    users = users_of(jobs)
     while ready or running:
         while ready and len(running) < slots:
             _, i = heapq.heappop(ready)
@@ -233,10 +236,7 @@ def simulate(jobs: list[Job], slots: int) -> float:
 def critical_path(jobs: list[Job]) -> list[Job]:
     priority = remaining_path(jobs)
     path, candidates = [], [i for i, job in enumerate(jobs) if not job.needs]
-    users = defaultdict(list)
-    for i, job in enumerate(jobs):
-        for need in job.needs:
-            users[need].append(i)
+    users = users_of(jobs)
     while candidates:
         best = max(candidates, key=lambda i: priority[i])
         path.append(jobs[best])
