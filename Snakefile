@@ -12,6 +12,11 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 
 
+# Each study writes into its own folder (config key study_dir; "." = here), so studies never overwrite
+# each other.  Set after validation: the schema fills the default.
+workdir: config["study_dir"]
+
+
 wildcard_constraints:
     sample="|".join(SAMPLES),
     model="|".join(config["models"]),

@@ -35,3 +35,20 @@ def test_perfect_separation_is_capped_rejection():
     perf = performance(labels, labels.astype(float))
     assert perf["auc"] == 1.0
     assert perf["rej30"] == 100.0  # capped at one background jet
+
+
+def test_ranked_scores_match_auc_with_ties_weights_and_resamples():
+    """The sort-once AUC of many variants equals auc() row by row, and a resample equals its weights."""
+    from xaugjets.metrics import RankedScores
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 400)
+    weights = rng.uniform(0.5, 2.0, 400)
+    scores = np.round(rng.normal(size=(5, 400)) + labels, 1)  # rounded: many ties
+    ranked = RankedScores(labels, scores)
+    expected = [auc(labels, row, weights) for row in scores]
+    np.testing.assert_allclose(ranked.auc(weights), expected, rtol=0, atol=1e-12)
+    rows = rng.integers(0, 400, 400)
+    resampled = [auc(labels[rows], row[rows], weights[rows]) for row in scores]
+    np.testing.assert_allclose(ranked.auc(weights * np.bincount(rows, minlength=400)), resampled, atol=1e-12)
+    np.testing.assert_allclose(RankedScores(labels, [labels, -labels, 0 * labels]).auc(weights), [1, 0, 0.5])

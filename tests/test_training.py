@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
@@ -19,6 +21,7 @@ SETTINGS = TrainSettings(
     head_dropout=0.0,
     threads=1,
     accelerator="cpu",
+    tensorboard=False,
 )
 
 
@@ -83,3 +86,21 @@ def test_a_checkpoint_of_another_run_is_not_resumed(toy_dataset, tmp_path):
         fit(arrays, "xaug_dnn", 4, SETTINGS, tmp_path, "old settings", callbacks=[KillAtEpoch(1)])
     fresh = fit(arrays, "xaug_dnn", 4, SETTINGS, tmp_path, "new settings")
     assert len(fresh.history) == SETTINGS.max_epochs  # started from epoch 0
+
+
+def test_csv_log_always_and_tensorboard_only_when_asked(tmp_path):
+    """The work folder gets Lightning's CSV log; TensorBoard's joins it with training.tensorboard."""
+    import importlib.util
+
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    from xaugjets.training import _loggers
+
+    assert _loggers(None, tensorboard=True) is False  # fit without file I/O
+    (csv,) = _loggers(tmp_path, tensorboard=False)
+    assert isinstance(csv, CSVLogger) and Path(csv.log_dir) == tmp_path
+    if importlib.util.find_spec("tensorboard") or importlib.util.find_spec("tensorboardX"):
+        assert isinstance(_loggers(tmp_path, tensorboard=True)[1], TensorBoardLogger)
+    else:  # not installed: Lightning's error names the package to install
+        with pytest.raises(ModuleNotFoundError, match="tensorboard"):
+            _loggers(tmp_path, tensorboard=True)

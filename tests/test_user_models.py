@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from xaugjets import relevance
+from xaugjets.attribution import METHODS, lrp_method, not_applicable
 from xaugjets.examples import DeepSets
 from xaugjets.models import UserModel, build_model, load_model
 from xaugjets.relevance import NoRuleError, RuleParameters
@@ -79,6 +80,11 @@ def test_lrp_names_the_layer_it_has_no_rule_for():
     wrapped.net = net
     with pytest.raises(NoRuleError, match=r"layer 'net\.1' \(LayerNorm\)"):
         relevance.explain(wrapped.eval(), (torch.rand(3, 4),), "epsilon", PARAMS, "signal", 8)
+    # The explain job asks first: LRP is "not applicable" (zeros, said in the table), the others still run.
+    assert "'net.1' (LayerNorm)" in not_applicable(lrp_method("epsilon", PARAMS), wrapped)
+    assert not_applicable(METHODS["integrated_gradients"], wrapped) is None
+    assert not_applicable(METHODS["shapley"], wrapped) == "the network has no XAUG input"
+    assert not_applicable(lrp_method("epsilon", PARAMS), build_model("deepsets", user=EXAMPLE, **SHAPES)) is None
 
 
 def test_a_factory_that_does_not_import_is_named():

@@ -39,6 +39,19 @@ def test_dry_run_default_study(tmp_path, profile):
     assert counts["toy_overlap_scan"] == counts["toy_reference_comparison"] == counts["z_matching_table"] == 1
 
 
+def test_each_study_writes_into_its_own_folder(tmp_path):
+    """study_dir keeps studies apart: the same target lands in each study's folder, never in ./results.
+
+    Run from the folder itself: Snakemake's --directory would override the Snakefile's workdir.
+    """
+    target = "results/toy-overlap0/jets/signal_0.h5"
+    for folder in ("studies/a", "studies/b"):
+        config = ("--configfile", str(REPO / "config" / "test.yaml"), "--config", f"study_dir={folder}")
+        snakemake(target, "--cores", "1", *config, cwd=tmp_path)
+        assert (tmp_path / folder / target).is_file()
+    assert not (tmp_path / "results").exists()
+
+
 @pytest.fixture(scope="module")
 def toy(study):
     return study / "results" / SUBSET_SAMPLE

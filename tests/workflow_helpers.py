@@ -11,15 +11,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def snakemake(
-    *args: str, workdir: Path | None = None, check: bool = True, timeout: float = 3600
+    *args: str, workdir: Path | None = None, cwd: Path = REPO, check: bool = True, timeout: float = 3600
 ) -> subprocess.CompletedProcess:
-    """Run ``snakemake --snakefile <repo>/Snakefile ARGS`` (in ``workdir`` when given)."""
+    """Run ``snakemake --snakefile <repo>/Snakefile ARGS`` from ``cwd`` (with ``--directory workdir`` if given)."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), *args]
     if workdir is not None:
         cmd += ["--directory", str(workdir)]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"

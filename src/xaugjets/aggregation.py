@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from .io import read_h5
-from .metrics import auc, performance
+from .metrics import RankedScores, auc, performance
 
 PERFORMANCE_FIGURES = ("auc", "rej30", "rej50", "eff_at_bkg1e-2", "eff_at_bkg1e-1")
 GAIN_FIGURES = ("eff_at_bkg1e-2", "eff_at_bkg1e-1")
@@ -371,8 +371,8 @@ def reference_comparison_table(relevance_paths: Sequence[str]) -> tuple[pd.DataF
 
 def delta_auc_one(labels: np.ndarray, weights: np.ndarray, full: np.ndarray, masked: np.ndarray) -> np.ndarray:
     """AUC(full) − AUC(masked) for each row of ``masked`` (variants × jets)."""
-    reference = auc(labels, full, weights)
-    return np.array([reference - auc(labels, m, weights) for m in masked])
+    aucs = RankedScores(labels, np.vstack([full, masked])).auc(weights)
+    return aucs[0] - aucs[1:]
 
 
 def occlusion_table(paths: Sequence[str], n_resamples: int, seed: int = 0) -> tuple[pd.DataFrame, dict]:
@@ -389,10 +389,14 @@ def occlusion_table(paths: Sequence[str], n_resamples: int, seed: int = 0) -> tu
         names, labels, weights = attrs["variants"], arrays["label"], arrays["weight"]
         full.append(arrays["logit"])
         masked.append(arrays["masked_logits"])
+    # Every seed's full and masked scores sorted once: a resample only reweights the jets (by how often
+    # each was drawn), so the bootstrap never sorts again.
+    ranked = RankedScores(labels, np.vstack([np.vstack([f, m]) for f, m in zip(full, masked, strict=True)]))
+    n_seeds, n_variants = len(paths), len(names)
 
     def delta_auc(rows: np.ndarray) -> np.ndarray:
-        lab, w = labels[rows], weights[rows]
-        return np.mean([delta_auc_one(lab, w, f[rows], m[:, rows]) for f, m in zip(full, masked, strict=True)], axis=0)
+        aucs = ranked.auc(weights * np.bincount(rows, minlength=len(labels))).reshape(n_seeds, n_variants + 1)
+        return np.mean(aucs[:, :1] - aucs[:, 1:], axis=0)
 
     boot = bootstrap_distribution(delta_auc, len(labels), n_resamples, seed)
     per_seed = np.array([delta_auc_one(labels, weights, f, sm) for f, sm in zip(full, masked, strict=True)])

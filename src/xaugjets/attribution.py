@@ -253,6 +253,19 @@ class LRPMethod:
         return [r.astype(np.float32) for r in rel]
 
 
+def not_applicable(method: AttributionMethod, net: nn.Module) -> str | None:
+    """Why ``method`` cannot explain ``net`` (its table then holds zeros and says so), or None.
+
+    A network without the input the method needs has nothing for it to explain; LRP on a layer without a
+    rule would return wrong numbers, so it does not run (the other methods still do).
+    """
+    if method.needs is not None and method.needs not in getattr(net, "inputs", ()):
+        return f"the network has no {method.needs.upper()} input"
+    if isinstance(method, LRPMethod):
+        return relevance.missing_rule(net)
+    return None
+
+
 def lrp_method(rule: str, params: relevance.RuleParameters) -> AttributionMethod:
     """LRP with ``rule`` as an :class:`AttributionMethod`, so tables can treat it like the others."""
     if rule not in relevance.RULES:

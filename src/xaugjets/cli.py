@@ -167,6 +167,7 @@ def _sanity_check(net: torch.nn.Module, arrays: dict | None, settings: ExplainSe
     import pandas as pd
 
     from . import io
+    from .attribution import not_applicable
     from .explain import method_for
     from .models import input_tensors
     from .sanity import COLUMNS, cascading_randomization
@@ -174,7 +175,9 @@ def _sanity_check(net: torch.nn.Module, arrays: dict | None, settings: ExplainSe
     start = time.perf_counter()
     table = pd.DataFrame(columns=COLUMNS)
     if arrays is not None:
+        # A method that cannot explain this network (all zeros) has no map to randomize: left out.
         methods = {name: method_for(name, settings) for name in settings.names}
+        methods = {name: m for name, m in methods.items() if not_applicable(m, net) is None}
         inputs = input_tensors(arrays, net.inputs)
         table = cascading_randomization(net, inputs, methods, settings.explained_output, settings.method_settings)
     with io.atomic_path(path) as tmp:
@@ -191,10 +194,6 @@ def cmd_relevance_summary(args: argparse.Namespace) -> None:
     from .datasets import read_dataset
     from .io import read_h5
 
-    occlusion, metadata = occlusion_table([str(Path(run) / "occlusion.h5") for run in args.runs], args.bootstrap)
-    write_table(
-        occlusion, Path(args.tables) / f"occlusion_{args.model}", f"{args.sample}: {args.model}, occlusion", metadata
-    )
     occlusion, metadata = occlusion_table([str(Path(run) / "occlusion.h5") for run in args.runs], args.bootstrap)
     title = f"{args.sample}: {args.model}, occlusion"
     write_table(occlusion, Path(args.tables) / f"occlusion_{args.model}", title, metadata)
@@ -424,7 +423,8 @@ STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "dataset": {"dataset": ("seed", "fractions", "clip_sigma", "xaug_encoding", "windows")},
     "train": {
         "training": (
-            "max_epochs", "patience", "min_delta", "batch_size", "learning_rate", "dropout", "head_dropout", *RUNTIME,
+            "max_epochs", "patience", "min_delta", "batch_size", "learning_rate", "dropout", "head_dropout",
+            "tensorboard", *RUNTIME,
         )
     },
     "explain": {

@@ -92,7 +92,12 @@ def run_method(
     """Explain ``arrays`` (one split of a dataset) with one method and summarize per jet."""
     method = method_for(name, settings)
     inputs = input_tensors(arrays, net.inputs)
-    relevances = method.attribute(net.to(device), inputs, settings.explained_output, settings.method_settings)
+    reason = attribution.not_applicable(method, net)
+    if reason is None:
+        relevances = method.attribute(net.to(device), inputs, settings.explained_output, settings.method_settings)
+    else:
+        relevances = [np.zeros(t.shape, dtype=np.float32) for t in inputs]
+        print(f"{net.name} {name}: not applicable ({reason}); every value is 0", file=sys.stderr, flush=True)
     net = net.cpu()
     logits = _logits(net, inputs, settings.batch_size)
     particle_features = attrs["particle_scaling"]["features"]
@@ -125,11 +130,7 @@ def run_method(
         "xaug_encoding": attrs.get("xaug_encoding", "minmax"),
         "normalization": "per jet by the largest |R| over all inputs; |R| summed per feature",
         "conservation_of": target_name,
-        **(
-            {"applicable": f"no: the network has no {method.needs.upper()} input, every value is 0"}
-            if method.needs is not None and method.needs not in net.inputs
-            else {}
-        ),
+        **({"applicable": f"no: {reason}; every value is 0"} if reason is not None else {}),
         "model": net.name,
         "xaug_inputs": attrs["xaug_inputs"],
         "n_events": len(logits),

@@ -10,22 +10,35 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import hist
 import matplotlib.pyplot as plt
+import mplhep
 import numpy as np
 import pandas as pd
 
 from .io import atomic_path
 from .metrics import roc
 
-# A seaborn-like "ticks" style without importing seaborn (it costs a second per plotting job).
+# The HEP look physicists know (mplhep's CMS style: ticks inside on all four sides, Helvetica-like font),
+# scaled down to the study's small multi-panel figures.  Minor ticks are off: on the 12-36-panel grids they
+# double the drawing time of every plotting job.  No experiment label: these are not an experiment's plots.
+plt.style.use(mplhep.style.CMS)
 plt.rcParams.update(
     {
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.grid": False,
-        "font.size": 10,
-        "axes.titlesize": 10,
+        "xtick.minor.visible": False,
+        "ytick.minor.visible": False,
+        "font.size": 9,
+        "axes.titlesize": 9,
+        "axes.labelsize": 9,
+        "xtick.labelsize": 8,
+        "ytick.labelsize": 8,
         "legend.fontsize": 8,
+        "xtick.major.size": 5,
+        "ytick.major.size": 5,
+        "xtick.minor.size": 2.5,
+        "ytick.minor.size": 2.5,
+        "axes.labelpad": 2,
+        "axes.titlepad": 4,
         "figure.dpi": 100,
         "axes.prop_cycle": matplotlib.cycler(color=plt.get_cmap("tab10").colors),
     }
@@ -167,28 +180,25 @@ def relevance_profiles(view: XaugRelevance, title: str, base: str | Path, bins: 
     for k, name in enumerate(names):
         ax, hist_ax = axes[0, k], axes[1, k]
         low, high = np.percentile(values[:, k], [1, 99])
-        edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
-        centres = 0.5 * (edges[1:] + edges[:-1])
+        high = high if high > low else low + 1.0
+        # Jets beyond the 1st/99th percentile count in the edge bins (clipped into them, never dropped).
+        inside = np.clip(values[:, k], low, high - 0.5 * (high - low) / bins)
         for label in (1, 0):
             sel = labels == label
-            idx = np.clip(np.digitize(values[sel, k], edges) - 1, 0, bins - 1)
-            count = np.bincount(idx, minlength=bins)
-            total = np.bincount(idx, weights=relevance[sel, k], minlength=bins)
-            squares = np.bincount(idx, weights=relevance[sel, k] ** 2, minlength=bins)
-            mean = np.divide(total, count, out=np.full(bins, np.nan), where=count > 0)
-            variance = np.divide(squares, count, out=np.full(bins, np.nan), where=count > 0) - mean**2
-            error = np.sqrt(np.maximum(variance, 0) / np.maximum(count - 1, 1))
+            profile = hist.Hist(hist.axis.Regular(bins, low, high), storage=hist.storage.Mean())
+            profile.fill(inside[sel], sample=relevance[sel, k])
+            count = profile.view().count
             ax.errorbar(
-                centres,
-                mean,
-                yerr=error,
+                profile.axes[0].centers,
+                np.where(count > 0, profile.values(), np.nan),
+                yerr=np.sqrt(np.nan_to_num(profile.variances())),  # standard error of each bin's mean
                 marker="o",
                 ms=3,
                 capsize=2,
                 color=CLASS_COLORS[label],
                 label=CLASS_NAMES[label],
             )
-            hist_ax.stairs(count / max(count.sum(), 1), edges, color=CLASS_COLORS[label])
+            mplhep.histplot(count / max(count.sum(), 1), profile.axes[0].edges, ax=hist_ax, color=CLASS_COLORS[label])
         ax.axhline(0, color="0.6", lw=0.8)
         hist_ax.set_xlabel(f"{name} (network input)")
     axes[0, 0].set_ylabel("mean signed norm. relevance")
@@ -239,17 +249,13 @@ def variable_distributions(
     for ax, (k, name) in zip(axes.flat, enumerate(names), strict=False):
         finite = np.isfinite(xaug[:, k])
         low, high = np.percentile(xaug[finite, k], [0.5, 99.5])
-        edges = np.linspace(low, high if high > low else low + 1, 41)
+        high = high if high > low else low + 1
         for label in (1, 0):
             sel = finite & (labels == label)
-            ax.hist(
-                np.clip(xaug[sel, k], edges[0], edges[-1]),
-                bins=edges,
-                weights=weights[sel],
-                density=True,
-                histtype="step",
-                color=CLASS_COLORS[label],
-                label=CLASS_NAMES[label],
+            counts = hist.Hist(hist.axis.Regular(40, low, high), storage=hist.storage.Weight())
+            counts.fill(np.clip(xaug[sel, k], low, high - 0.5 * (high - low) / 40), weight=weights[sel])
+            mplhep.histplot(
+                counts, ax=ax, density=True, yerr=False, color=CLASS_COLORS[label], label=CLASS_NAMES[label]
             )
         ax.set_xlabel(name)
         ax.set_yticks([])

@@ -125,16 +125,26 @@ def attach_rules(net: nn.Module, rule: str, params: RuleParameters) -> None:
     """
     if rule not in RULES:
         raise ValueError(f"unknown LRP rule {rule!r}; choose from {list(RULES)}")
+    missing = missing_rule(net)
+    if missing is not None:
+        raise NoRuleError(missing)
     conv, dense, _ = RULES[rule]
-    for name, module in net.named_modules():
+    for module in net.modules():
         if isinstance(module, nn.Conv1d | nn.Conv2d):
             module.rule = conv(params)
         elif isinstance(module, nn.Linear):
             module.rule = dense(params)
         elif isinstance(module, POOLING_LAYERS):
             module.rule = _lrp0(params)
-        elif not list(module.children()) and not isinstance(module, PASS_THROUGH_LAYERS):
-            raise NoRuleError(f"LRP has no rule for layer {name!r} ({type(module).__name__})")
+
+
+def missing_rule(net: nn.Module) -> str | None:
+    """The first layer that no LRP rule covers, said in words, or None when every layer has one."""
+    covered = (nn.Conv1d, nn.Conv2d, nn.Linear, *POOLING_LAYERS, *PASS_THROUGH_LAYERS)
+    for name, module in net.named_modules():
+        if not list(module.children()) and not isinstance(module, covered):
+            return f"LRP has no rule for layer {name!r} ({type(module).__name__})"
+    return None
 
 
 def explain(

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
 from torch.utils.data import DataLoader, TensorDataset
 
 from .config import Settings
@@ -54,6 +54,7 @@ class TrainSettings(Settings):
     head_dropout: float
     threads: int
     accelerator: str
+    tensorboard: bool
 
 
 class TaggerModule(L.LightningModule):
@@ -226,6 +227,16 @@ def _resume_point(workdir: Path | None, run_id: str) -> Path | None:
     return None
 
 
+def _loggers(workdir: Path | None, tensorboard: bool) -> list[Logger] | bool:
+    """Lightning's CSV log in the work folder (metrics.csv), and TensorBoard's beside it when asked for."""
+    if workdir is None:
+        return False
+    loggers: list[Logger] = [CSVLogger(workdir, name="", version="")]
+    if tensorboard:  # needs the tensorboard package (pip install tensorboard); Lightning says so if missing
+        loggers.append(TensorBoardLogger(workdir, name="", version="tensorboard"))
+    return loggers
+
+
 def _trainer(
     settings: TrainSettings, device: torch.device, callbacks: list[Callback], workdir: Path | None
 ) -> L.Trainer:
@@ -237,7 +248,7 @@ def _trainer(
         accelerator="gpu" if device.type == "cuda" else "cpu",
         devices=1,
         deterministic=True,
-        logger=CSVLogger(workdir, name="", version="") if workdir is not None else False,
+        logger=_loggers(workdir, settings.tensorboard),
         enable_checkpointing=False,
         enable_progress_bar=sys.stderr.isatty(),
         enable_model_summary=False,
