@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -248,3 +249,5 @@ def test_one_page_answer_copies_the_tables(toy):
     top = pd.read_csv(toy / "tables" / "relevance_xaug_dnn_presetA.csv").sort_values("mean", ascending=False).iloc[0]
     assert f"{top['feature']} ({top['mean']:.3g} ± " in page
     assert "ADO with xaug_dnn" in page
+    cnn2d = page.split("## cnn2d: ")[1].split("## ")[0]  # no XAUG input: Shapley values do not apply
+    assert re.search(r"\| shapley +\| not applicable", cnn2d)

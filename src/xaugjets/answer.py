@@ -33,7 +33,8 @@ def _top_features(tables: Path, model: str, methods: Sequence[str]) -> str:
     rows = []
     for method in methods:
         table = pd.read_csv(tables / f"relevance_{model}_{method}.csv")
-        if table["mean"].abs().sum() == 0:  # e.g. Shapley values of a network without XAUG inputs
+        if table["mean"].abs().sum() == 0:  # Shapley without XAUG inputs, LRP on a layer without a rule
+            rows.append([method, "not applicable (the table's metadata say why)"])
             continue
         top = table.sort_values("mean", ascending=False, kind="stable").head(TOP)
         rows.append([method, *(f"{r['feature']} ({_value(r, 'mean')})" for _, r in top.iterrows())])

@@ -88,7 +88,7 @@ def relevance_bars(table: pd.DataFrame, title: str, base: str | Path, top: int =
     ax.invert_yaxis()
     ax.set_xlabel("mean normalized relevance")
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize="small", loc="lower right")
+    ax.legend(frameon=False, fontsize="small", loc="best")
     save(fig, base)
 
 
