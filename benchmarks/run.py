@@ -14,6 +14,7 @@ Sections (benchmarks/README.md says how to read them):
 4. Explanation cost: every LRP rule and attribution method of the config, per batch, in units of one
    forward + input-gradient pass of the same batch on the same network.
 5. Job overhead: an empty job's wall time, times the jobs of ``results/``, over their total seconds.
+6. Bootstrap of the occlusion table: scores sorted once against a sort per resample.
 
 Every measurement runs with ``torch.set_num_threads(1)`` (the study's ``training.threads``), after a
 warm-up, timed with ``time.perf_counter``; each ratio is taken per repeat between timings that alternate
@@ -55,7 +56,7 @@ from xaugjets.config import validate_config
 from xaugjets.datasets import SPLITS, select_split
 from xaugjets.explain import ExplainSettings, method_for
 from xaugjets.jets import XAUG_NAMES
-from xaugjets.metrics import auc
+from xaugjets.metrics import RankedScores, auc
 from xaugjets.models import MODEL_INPUTS, TaggerNet, build_model, input_tensors
 from xaugjets.particles import PARTICLE_FEATURES
 from xaugjets.study import Sample, samples
@@ -574,12 +575,47 @@ def section_jobs(bench: Bench) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ main
 
 
+# -------------------------------------------------------------------------------- 6. bootstrap of a table
+
+
+def section_bootstrap(bench: Bench) -> dict[str, Any]:
+    """The occlusion table's bootstrap (ΔAUC of every seed and masked variant per resample): the scores sorted
+    once and each resample a reweighting (``metrics.RankedScores``), against ``auc`` re-sorting per resample."""
+    rng = np.random.default_rng(0)
+    n = bench.explain.max_events
+    shapes = training.model_shapes(bench.arrays)
+    variants = 2 * (shapes["n_xaug"] + shapes["n_particle_features"] + 1)  # zero and mean mask of each input
+    rows = len(bench.config["training"]["seeds"]) * (variants + 1)
+    labels = rng.integers(0, 2, n)
+    weights = np.ones(n)
+    scores = rng.normal(size=(rows, n)) + labels
+    resamples = [rng.integers(0, n, n) for _ in range(5)]
+
+    def sorted_per_resample() -> None:
+        for picked in resamples:
+            [auc(labels[picked], row[picked], weights[picked]) for row in scores]
+
+    def sorted_once() -> None:
+        ranked = RankedScores(labels, scores)
+        for picked in resamples:
+            ranked.auc(weights * np.bincount(picked, minlength=n))
+
+    seconds = interleaved({"per_resample": sorted_per_resample, "once": sorted_once}, bench.repeats, 0.0)
+    out = {"jets": n, "score_rows": rows, "resamples": len(resamples)}
+    out |= {f"{key}_s": spread(value) for key, value in seconds.items()}
+    out["speedup"] = spread(ratios(seconds["per_resample"], seconds["once"]))
+    title = f"6. Occlusion bootstrap ({n} jets, {rows} score rows, {len(resamples)} resamples per call)"
+    header = ["sorted per resample s", "sorted once s", "speed-up"]
+    table(title + "; all min / median / max", header, [[fmt(out[k]) for k in ("per_resample_s", "once_s", "speedup")]])
+    return out
+
+
 def parse_args() -> argparse.Namespace:
     """Defaults give the full run (a few minutes on one core); ``--quick`` overrides them for a smoke test."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per measurement (default 5)")
     parser.add_argument(
-        "--sections", type=int, nargs="+", default=[1, 2, 3, 4, 5], choices=[1, 2, 3, 4, 5], help="which to run"
+        "--sections", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6], choices=range(1, 7), help="which to run"
     )
     parser.add_argument("--json", type=Path, help="also write every number to this JSON file")
     parser.add_argument("--config", type=Path, default=REPO / "config" / "config.yaml", help="study config")
@@ -643,6 +679,8 @@ def main() -> None:
         results["explanations"] = section_explanations(bench)
     if 5 in args.sections:
         results["jobs"] = section_jobs(bench)
+    if 6 in args.sections:
+        results["bootstrap"] = section_bootstrap(bench)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
         print(f"\nwrote {args.json}")
