@@ -27,6 +27,7 @@ wildcard_constraints:
 
 include: "workflow/rules/toy.smk"
 include: "workflow/rules/pythia.smk"
+include: "workflow/rules/user_jets.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/relevance.smk"

@@ -1,10 +1,11 @@
 """xaugjets: explain boosted-jet taggers with expert variables (XAUG) and layerwise relevance propagation.
 
 Modules by stage: ``toy`` and ``generation`` make events (``processes`` registers the Pythia processes,
-``truth`` matches the signal's Z to its jet); ``jets`` clusters and computes substructure and expert
-variables through one of two FastJet backends (``native``, a compiled library, or ``fastjet_binding``,
-the scikit-hep binding); ``particles`` builds the particle lists and ``images`` the jet images;
-``datasets`` selects, splits and encodes; ``models`` (with ``examples``, a network brought in by import
+``truth`` matches the signal's Z to its jet), ``readers`` reads your own jets from files; ``jets``
+clusters and computes substructure and expert variables through one of two FastJet backends (``native``,
+a compiled library, or ``fastjet_binding``, the scikit-hep binding); ``particles`` builds the particle
+lists and ``images`` the jet images; ``datasets`` selects, splits and encodes; ``models`` (with
+``examples``, a network brought in by import
 path), ``training`` and ``runtime`` fit networks;
 ``explain`` runs every explanation method of a job (``relevance``: the LRP rules; ``attribution``: the
 other attribution methods; ``occlusion``: masked inputs); ``crosscheck`` compares methods and taggers,

@@ -87,6 +87,62 @@ def cmd_pythia(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_user_jets(args: argparse.Namespace) -> None:
+    """Your own jets: one shard of one input file into a jet file (readers.LAYOUTS), or a one-line error."""
+    from . import io, readers
+    from .config import _defaults, load_schema
+    from .jets import JetSettings
+
+    jet_settings = JetSettings.from_config(vars(args), require_z_match=False)
+    entry = load_schema()["properties"]["user_samples"]["additionalProperties"]["properties"]
+    fields = _defaults(entry["fields"]) | args.fields  # by hand, --fields may name only the fields that differ
+    options = readers.ReaderOptions(args.key, args.tree, args.coordinates, fields)
+    start = time.perf_counter()
+    try:
+        jets = readers.read_jets(
+            args.input,
+            args.layout,
+            options,
+            jet_settings,
+            label=args.label,
+            events=args.events,
+            max_jets=args.max_jets,
+            shard=args.shard,
+            shards=args.shards_per_file,
+            chunk_size=args.chunk_size,
+        )
+    except readers.ReadError as err:
+        sys.exit(f"user-jets: {' '.join(str(err).split())}")
+    jets.provenance |= io.provenance(
+        sample="user", layout=args.layout, shard=args.shard, label=args.label, jet_settings=vars(jet_settings)
+    )
+    io.write_jets(args.output, jets)
+    missing = jets.provenance["not_computable"]
+    _log(
+        f"user jets {args.input} shard {args.shard}: cutflow {json.dumps(jets.cutflow)}; not computable: "
+        f"{', '.join(missing) or 'nothing'} ({time.perf_counter() - start:.1f} s)"
+    )
+
+
+# The keys of a user_samples entry that the user-jets stage takes as flags (files and windows are the rule's).
+USER_SAMPLE_KEYS = (
+    "layout",
+    "key",
+    "tree",
+    "coordinates",
+    "fields",
+    "events",
+    "max_jets",
+    "shards_per_file",
+    "chunk_size",
+)
+
+
+def user_sample_flags(spec: dict[str, Any]) -> str:
+    """The user-jets flags of one validated ``user_samples`` entry."""
+    return " ".join(filter(None, (_render(key, spec[key]) for key in USER_SAMPLE_KEYS)))
+
+
 def cmd_dataset(args: argparse.Namespace) -> None:
     from . import io
     from .datasets import build_dataset, load_shards
@@ -199,9 +255,13 @@ def cmd_relevance_summary(args: argparse.Namespace) -> None:
     write_table(occlusion, Path(args.tables) / f"occlusion_{args.model}", title, metadata)
     _cross_checks(args)
     data = None
+    # Your own jets without PDG id, charge or vertex: what could not be computed (absent for other samples).
+    missing = read_h5(args.dataset, ())[1].get("not_computable", {})
     for rule in (*args.rules, *args.methods):
         paths = [str(Path(run) / f"{rule}.h5") for run in args.runs]
         table, metadata = relevance_table(paths, args.bootstrap)
+        if missing:
+            metadata["not_computable"] = "; ".join(f"{name}: {why}" for name, why in missing.items())
         title = f"{args.sample}: {args.model}, {'LRP rule' if rule in args.rules else 'method'} {rule}"
         base = Path(args.tables) / f"relevance_{args.model}_{rule}"
         write_table(table, base, title, metadata)
@@ -420,6 +480,10 @@ STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "images": ("grid", "half_width"),
     },
+    "user-jets": {
+        "pythia": ("jet_radius", "jet_pt_min", "sd_zcut", "sd_beta", "n_particles", "vertex_cap_mm"),
+        "images": ("grid", "half_width"),
+    },
     "dataset": {"dataset": ("seed", "fractions", "clip_sigma", "xaug_encoding", "windows")},
     "train": {
         "training": (
@@ -526,6 +590,19 @@ def _args_pythia(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--process", choices=list(PROCESSES), required=True)
     p.add_argument("--shard", type=int, required=True)
+    _outputs(p, "output")
+
+
+@command("user-jets", cmd_user_jets, "Read one shard of a file of your own jets into a jet file.")
+def _args_user_jets(p: argparse.ArgumentParser) -> None:
+    from .config import _defaults, load_schema
+
+    p.add_argument("input", help="a file of jets (or events) in the given layout")
+    p.add_argument("--label", type=int, choices=[0, 1], help="the class of every row (a file per class)")
+    p.add_argument("--shard", type=int, default=0, help="which of shards-per-file equal row ranges to read")
+    entry = load_schema()["properties"]["user_samples"]["additionalProperties"]["properties"]
+    for key in USER_SAMPLE_KEYS:  # types, defaults and choices from the schema's user_samples entry
+        _add_setting(p, key, entry[key] | {"default": _defaults(entry[key])})
     _outputs(p, "output")
 
 

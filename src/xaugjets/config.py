@@ -65,6 +65,9 @@ def semantic_checks(config: dict[str, Any]) -> None:
     for name, window in config["dataset"]["windows"].items():
         _check_window(f"dataset.windows.{name}", window)
     _check_models(config)
+    from .study import check_samples  # samples and user_samples
+
+    check_samples(config)
     pythia = config["pythia"]
     if not pythia["decays"]:
         raise ConfigError("pythia.decays: the list of allowed Z decays is empty")

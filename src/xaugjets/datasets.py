@@ -45,6 +45,15 @@ def load_shards(paths: Sequence[str]) -> JetArrays:
     return concatenate([read_jets(p) for p in paths])
 
 
+def not_computable(jets: JetArrays) -> dict[str, str]:
+    """What the shards could not compute for lack of particle columns, and why (your own jets without PDG
+    id, charge or vertex: :func:`xaugjets.jets.not_computable`); empty for the toy and Pythia samples."""
+    found: dict[str, str] = {}
+    for shard in jets.provenance.get("shards", []):
+        found |= shard.get("not_computable", {})
+    return found
+
+
 def apply_windows(jets: JetArrays, windows: Mapping[str, Sequence[float]]) -> tuple[JetArrays, dict[str, int]]:
     """Keep jets with low < variable < high for every ``{variable: [low, high]}``; count each cut."""
     keep = np.ones(len(jets), dtype=bool)
@@ -200,6 +209,9 @@ def build_dataset(
         "xaug_encoding": xaug_encoding,
         "particle_scaling": particle_scaling | {"features": [*jets.particle_features, MASK_FEATURE]},
     }
+    missing = not_computable(jets)
+    if missing:  # recorded where it applies only, so that other samples' files stay as they were
+        attrs["not_computable"] = missing
     return jets, extra, attrs
 
 

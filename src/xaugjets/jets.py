@@ -31,7 +31,7 @@ Conventions (see docs/physics.md "Jets and grooming" and "Expert (XAUG) variable
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cache, cached_property
 from types import ModuleType
@@ -44,9 +44,12 @@ from .config import Settings
 from .images import align_to_subjets, parity_flip, pixelize
 from .particles import (
     PARTICLE_FEATURES,
+    PARTICLE_NEEDS,
+    VERTEX_FIELDS,
     VERTEX_FLOOR_MM,
     JetCoordinates,
     ParticleView,
+    missing_inputs,
     particle_list,
     type_flags,
     vertex_distances,
@@ -463,11 +466,38 @@ XAUG_VARIABLES: tuple[tuple[str, JetVariable], ...] = (
 )
 
 XAUG_NAMES: list[str] = [name for name, _ in XAUG_VARIABLES]
+# The expert variables that need an optional particle column (particles.OPTIONAL_FIELDS): the particle-type
+# multiplicities need PDG ids, the displacements the production vertex.  No expert variable uses the charge
+# (n_charged_hadrons counts |PDG id| 211, 321, 2212); the particle list's `charge` feature does.
+XAUG_NEEDS: dict[str, tuple[str, ...]] = {
+    **{f"n_{kind}": ("id",) for kind in ("charged_hadrons", "neutral_hadrons", "photons", "electrons", "muons")},
+    "log_vtx_xy": VERTEX_FIELDS,
+    "log_vtx_z": VERTEX_FIELDS,
+}
+
+
+def not_computable(available: Collection[str]) -> dict[str, str]:
+    """What cannot be computed from particles with only the columns ``available``, and why: expert
+    variables by name, particle-list features as ``particles:{feature}`` (the relevance tables' names)."""
+    xaug = missing_inputs(XAUG_NAMES, XAUG_NEEDS, available)
+    particles = missing_inputs(PARTICLE_FEATURES, PARTICLE_NEEDS, available)
+    return xaug | {f"particles:{name}": why for name, why in particles.items()}
+
+
+def computable_names(available: Collection[str]) -> tuple[list[str], list[str]]:
+    """The expert variables and particle features that particles with the columns ``available`` give."""
+    skipped = not_computable(available)
+    return (
+        [name for name in XAUG_NAMES if name not in skipped],
+        [name for name in PARTICLE_FEATURES if f"particles:{name}" not in skipped],
+    )
 
 
 def expert_variables(jets: JetFrame) -> dict[str, np.ndarray]:
-    """Every expert variable of every jet, (jets,) each, in XAUG_NAMES order."""
-    return {name: variable(jets) for name, variable in XAUG_VARIABLES}
+    """Every expert variable of every jet, (jets,) each, in XAUG_NAMES order; with optional particle columns
+    missing (files of your own jets), those that need them are left out (:func:`not_computable`)."""
+    skipped = missing_inputs(XAUG_NAMES, XAUG_NEEDS, jets.constituents.columns)
+    return {name: variable(jets) for name, variable in XAUG_VARIABLES if name not in skipped}
 
 
 def jet_image(jets: JetFrame, settings: JetSettings) -> tuple[np.ndarray, JetCoordinates]:
@@ -491,7 +521,10 @@ def jet_image(jets: JetFrame, settings: JetSettings) -> tuple[np.ndarray, JetCoo
 
 def particle_view(jets: JetFrame, coordinates: JetCoordinates, settings: JetSettings) -> ParticleView:
     """The input of :func:`xaugjets.particles.particle_list` for these jets."""
-    return ParticleView(jets.constituents, jets.pt, coordinates, jets.flags, jets.vertex, settings.n_particles)
+    columns = jets.constituents.columns
+    flags = jets.flags if "id" in columns else {}
+    vertex = jets.vertex if all(name in columns for name in VERTEX_FIELDS) else ()
+    return ParticleView(jets.constituents, jets.pt, coordinates, flags, vertex, settings.n_particles)
 
 
 def select_two_prongs(found: LeadingJets, sub: Substructure) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
@@ -509,12 +542,15 @@ def select_two_prongs(found: LeadingJets, sub: Substructure) -> tuple[np.ndarray
     return two_prongs, passed, cutflow
 
 
-def _empty_batch(passed: np.ndarray, cutflow: dict[str, int], settings: JetSettings) -> JetBatch:
+def _empty_batch(
+    passed: np.ndarray, cutflow: dict[str, int], settings: JetSettings, available: Collection[str]
+) -> JetBatch:
     n, grid = settings.n_particles, settings.grid
+    xaug_names, features = computable_names(available)
     return JetBatch(
-        xaug=np.zeros((0, len(XAUG_NAMES)), dtype=np.float32),
+        xaug=np.zeros((0, len(xaug_names)), dtype=np.float32),
         image=np.zeros((0, grid, grid), dtype=np.float32),
-        particles=np.zeros((0, n, len(PARTICLE_FEATURES)), dtype=np.float32),
+        particles=np.zeros((0, n, len(features)), dtype=np.float32),
         mask=np.zeros((0, n), dtype=bool),
         momentum=np.zeros((0, 4)),
         passed=passed,
@@ -527,7 +563,7 @@ def describe(found: LeadingJets, settings: JetSettings, backend: str | None = No
     sub = substructure(found.constituents, settings, backend)
     two_prongs, passed, cutflow = select_two_prongs(found, sub)
     if cutflow["accepted"] == 0:
-        return _empty_batch(passed, cutflow, settings)
+        return _empty_batch(passed, cutflow, settings, found.constituents.columns)
     jets = jet_frame(found.constituents, sub, two_prongs, settings)
     xaug = np.stack([np.asarray(values, dtype=np.float64) for values in expert_variables(jets).values()], axis=1)
     image, coordinates = jet_image(jets, settings)

@@ -11,7 +11,7 @@ Nothing here imports :mod:`xaugjets.jets`; it imports from here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 CHARGED_HADRON_IDS = (211, 321, 2212)
 NEUTRAL_HADRON_IDS = (2112, 130)
 VERTEX_FLOOR_MM = 1e-6  # added before the log so prompt particles (vertex at 0) stay finite
+VERTEX_FIELDS = ("vx", "vy", "vz")
+# The particle columns besides the four-momentum: files of your own jets may lack them (xaugjets.readers).
+# What needs them is left out, never filled with made-up values; see OPTIONAL_NEEDS and missing_inputs.
+OPTIONAL_FIELDS = {"id": "PDG id", "charge": "electric charge", **dict.fromkeys(VERTEX_FIELDS, "production vertex")}
+TYPE_FLAGS = ("is_electron", "is_muon", "is_photon", "is_charged_hadron", "is_neutral_hadron")
 
 
 def wrap(dphi: np.ndarray) -> np.ndarray:
@@ -74,8 +79,8 @@ class ParticleView:
     constituents: EventParticles  # by decreasing pT within each jet
     jet_pt: np.ndarray  # (jets,)
     coordinates: JetCoordinates
-    flags: dict[str, np.ndarray]  # type_flags of the constituents
-    vertex: tuple[np.ndarray, np.ndarray]  # vertex_distances of the constituents
+    flags: dict[str, np.ndarray]  # type_flags of the constituents ({} without PDG ids)
+    vertex: tuple[np.ndarray, ...]  # vertex_distances of the constituents (() without production vertices)
     n: int
 
     def padded(self, values: np.ndarray, fill: float = 0.0) -> np.ndarray:
@@ -120,20 +125,39 @@ PARTICLE_VARIABLES: tuple[tuple[str, ParticleVariable], ...] = (
     ("dr_subjet1", lambda view: view.first(view.subjet_distance(0))),
     ("dr_subjet2", lambda view: view.first(view.subjet_distance(1))),
     ("charge", lambda view: view.padded(view.constituents["charge"])),
-    *(
-        (name, _flag(name))
-        for name in ("is_electron", "is_muon", "is_photon", "is_charged_hadron", "is_neutral_hadron")
-    ),
+    *((name, _flag(name)) for name in TYPE_FLAGS),
     ("log_dxy", _log_vertex(0)),
     ("log_dz", _log_vertex(1)),
 )
 
 PARTICLE_FEATURES: list[str] = [name for name, _ in PARTICLE_VARIABLES]
+# The particle features that need an optional column (OPTIONAL_FIELDS); the others need only the momentum.
+PARTICLE_NEEDS: dict[str, tuple[str, ...]] = {
+    "charge": ("charge",),
+    **{name: ("id",) for name in TYPE_FLAGS},
+    "log_dxy": VERTEX_FIELDS,
+    "log_dz": VERTEX_FIELDS,
+}
+
+
+def missing_inputs(
+    names: Iterable[str], needs: dict[str, tuple[str, ...]], available: Collection[str]
+) -> dict[str, str]:
+    """Of ``names``, those that need a column not in ``available``, each with why (e.g. "needs id (PDG id)")."""
+    out = {}
+    for name in names:
+        absent = [field for field in needs.get(name, ()) if field not in available]
+        if absent:
+            what = ", ".join(dict.fromkeys(OPTIONAL_FIELDS[field] for field in absent))
+            out[name] = f"needs {', '.join(absent)} ({what})"
+    return out
 
 
 def particle_features(view: ParticleView) -> dict[str, np.ndarray]:
-    """Every particle feature as a (jets, n) array, in PARTICLE_FEATURES order (padding not yet zeroed)."""
-    return {name: variable(view) for name, variable in PARTICLE_VARIABLES}
+    """Every particle feature its columns allow as a (jets, n) array, in PARTICLE_FEATURES order (padding not
+    yet zeroed); with every column present, all of them."""
+    skipped = missing_inputs(PARTICLE_FEATURES, PARTICLE_NEEDS, view.constituents.columns)
+    return {name: variable(view) for name, variable in PARTICLE_VARIABLES if name not in skipped}
 
 
 def particle_list(view: ParticleView) -> tuple[np.ndarray, np.ndarray]:

@@ -10,10 +10,10 @@ if _SRC.is_dir():
     shell.prefix('export PYTHONPATH="%s${{PYTHONPATH:+:$PYTHONPATH}}"; ' % _SRC)
     sys.path.insert(0, str(_SRC))
 
-from xaugjets.cli import config_flags  # noqa: E402
+from xaugjets.cli import config_flags, user_sample_flags  # noqa: E402
 from xaugjets.config import ConfigError, validate_config  # noqa: E402
 from xaugjets.processes import PROCESSES  # noqa: E402
-from xaugjets.study import REFERENCE_TOY, samples, toy_overlap_samples  # noqa: E402
+from xaugjets.study import REFERENCE_TOY, samples, toy_overlap_samples, user_inputs  # noqa: E402
 
 try:
     validate_config(config)  # the package's schema: workflow/schemas/config.schema.yaml
@@ -22,19 +22,29 @@ except ConfigError as err:
 
 SAMPLES = samples(config)
 TOY_SAMPLES = [name for name, s in SAMPLES.items() if s.kind == "toy"]
+USER_SAMPLES = [name for name, s in SAMPLES.items() if s.kind == "user"]
 # Explanation methods: the LRP rules and the other attribution methods, one table each.
 METHODS = [*config["relevance"]["rules"], *config["relevance"]["methods"]]
 TOY_PROCESSES = ("signal", "background")
 
 
 def shard_files(wildcards):
-    """The jet files of one sample: every process and shard."""
-    if SAMPLES[wildcards.sample].kind == "toy":
+    """The jet files of one sample: every process and shard (your own jets: every input file and shard)."""
+    kind = SAMPLES[wildcards.sample].kind
+    if kind == "toy":
         return expand(
             "results/{sample}/jets/{process}_{shard}.h5",
             sample=wildcards.sample,
             process=TOY_PROCESSES,
             shard=range(config["toy"]["shards"]),
+        )
+    if kind == "user":
+        spec = config["user_samples"][wildcards.sample]
+        return expand(
+            "results/{sample}/jets/{part}_{shard}.h5",
+            sample=wildcards.sample,
+            part=list(user_inputs(spec)),
+            shard=range(spec["shards_per_file"]),
         )
     return expand(
         "results/pythia/jets/{process}_{shard}.h5",
@@ -91,7 +101,23 @@ def user_model(wildcards):
 
 
 def xaug_inputs(wildcards):
-    return " ".join(config[SAMPLES[wildcards.sample].kind]["xaug_inputs"])
+    sample = SAMPLES[wildcards.sample]
+    section = config["user_samples"][sample.name] if sample.kind == "user" else config[sample.kind]
+    return " ".join(section["xaug_inputs"])
+
+
+def user_input(wildcards):
+    """The input file of one part of a user sample."""
+    return user_inputs(config["user_samples"][wildcards.sample])[wildcards.part][0]
+
+
+def user_jet_settings(wildcards):
+    """The user-jets flags of one part: the sample's reading options, its class, the jet settings."""
+    spec = config["user_samples"][wildcards.sample]
+    label = user_inputs(spec)[wildcards.part][1]
+    jet = {key: spec[key] for key in ("jet_radius", "jet_pt_min") if spec[key] is not None}
+    flags = [user_sample_flags(spec), config_flags("user-jets", config, **jet)]
+    return " ".join([*flags, *([] if label is None else [f"--label {label}"])])
 
 
 def sample_tables(wildcards):
