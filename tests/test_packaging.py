@@ -213,3 +213,18 @@ def test_installed_package_runs_a_workflow_copy_from_another_directory(tmp_path)
         [sys.executable, "-c", "import xaugjets; print(xaugjets.__file__)"], env=env, capture_output=True, text=True
     )
     assert imported.stdout.startswith(str(site)), imported.stdout
+    # As `snakedeploy deploy-workflow` sets it up: a study folder whose Snakefile uses the workflow as a module
+    # (there from github(...), here from the copy's path) with the study's own config.
+    study = tmp_path / "study"
+    (study / "config").mkdir(parents=True)
+    shutil.copy(REPO / "config" / "test.yaml", study / "config" / "config.yaml")
+    (study / "Snakefile").write_text(
+        'configfile: "config/config.yaml"\n\n\n'
+        f'module xaugjets:\n    snakefile:\n        "{deployed / "Snakefile"}"\n    config:\n        config\n\n\n'
+        "use rule * from xaugjets\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=study, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Job stats" in proc.stdout + proc.stderr
