@@ -217,8 +217,9 @@ def test_installed_package_runs_a_workflow_copy_from_another_directory(tmp_path)
     # (there from github(...), here from the copy's path) with the study's own config.
     study = tmp_path / "study"
     (study / "config").mkdir(parents=True)
+    (study / "workflow").mkdir()
     shutil.copy(REPO / "config" / "test.yaml", study / "config" / "config.yaml")
-    (study / "Snakefile").write_text(
+    (study / "workflow" / "Snakefile").write_text(
         'configfile: "config/config.yaml"\n\n\n'
         f'module xaugjets:\n    snakefile:\n        "{deployed / "Snakefile"}"\n    config:\n        config\n\n\n'
         "use rule * from xaugjets\n"
