@@ -73,8 +73,15 @@ EMPTY_JOBS = {
     "table+plot stages": ["-c", "import xaugjets.cli, xaugjets.aggregation, xaugjets.plots, xaugjets.crosscheck"],
 }
 # Which empty job each workflow stage pays (a stage is the folder or file name under results/*/benchmarks/).
-STAGE_IMPORTS = {"train": "torch stages", "explain": "torch stages"} | dict.fromkeys(
-    ("relevance_summary", "summary_plots", "decision_ordering", "performance_table", "toy_overlap_scan"),
+STAGE_IMPORTS = dict.fromkeys(("train", "explain", "reduced"), "torch stages") | dict.fromkeys(
+    (
+        "relevance_summary",
+        "summary_plots",
+        "decision_ordering",
+        "performance_table",
+        "toy_overlap_scan",
+        "reduced_summary",
+    ),
     "table+plot stages",
 )
 Spread = dict[str, float]

@@ -32,8 +32,12 @@ from xaugjets.config import validate_config
 
 REPO = Path(__file__).resolve().parents[1]
 EMPTY_JOB_S = {"torch": 4.0, "plots": 3.0, "cli": 0.4}  # used when results/benchmarks.json is absent
-TORCH_RULES = {"train", "explain"}
-PLOT_RULES = {"relevance_summary", "summary_plots", "decision_ordering", "performance_table", "toy_overlap_scan"}
+TORCH_RULES = {"train", "explain", "reduced"}
+PLOT_RULES = {
+    "relevance_summary", "summary_plots", "decision_ordering", "performance_table", "toy_overlap_scan",
+    "reduced_summary",
+}  # fmt: skip
+XAUG_INPUTS = {"toy": 4, "pythia": 36}  # expert variables per sample kind (all of them: xaug_inputs empty)
 
 
 @dataclass
@@ -125,6 +129,15 @@ def n_methods(config: dict) -> int:
     return len(config["relevance"]["rules"]) + len(config["relevance"]["methods"])
 
 
+def reduced_fits(config: dict, sample: str) -> int:
+    """Trainings of one reduced-set job: every ranking and network at every k below the full set."""
+    reduced = config.get("reduced")
+    if not reduced or not reduced["enabled"]:  # a run from before the reduced sets, or with them off
+        return 0
+    ks = [k for k in reduced["ks"] if k < XAUG_INPUTS.get(kind(sample), 36)]
+    return len(ks) * (len(reduced["methods"]) + len(reduced["rankings"])) * len(reduced["models"])
+
+
 def work_factor(job: Job, target: dict, measured: dict, epochs: dict[tuple[str, str], float]) -> float:
     """How much more work this job is than its measured counterpart (1: the same)."""
     sample, model = job.wildcards.get("sample", "pythia"), job.wildcards.get("model", "")
@@ -146,6 +159,8 @@ def work_factor(job: Job, target: dict, measured: dict, epochs: dict[tuple[str, 
         "performance_table": seeds,
         "summary_plots": seeds,
         "decision_ordering": seeds,
+        "reduced": jets * reduced_fits(target, sample) / max(reduced_fits(measured, sample), 1),
+        "reduced_summary": seeds * reduced_fits(target, sample) / max(reduced_fits(measured, sample), 1),
     }
     return factors.get(job.rule, 1.0)
 

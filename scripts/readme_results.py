@@ -66,6 +66,17 @@ def reference_pivot(table: pd.DataFrame) -> str:
     return note + "\n\n" + pd.DataFrame(rows).to_markdown(index=False)
 
 
+def reduced_pivot(table: pd.DataFrame) -> str:
+    """One row per ranking, one column per k: AUC ± combined error (all variables: the last column)."""
+    table = table[table["model"] == table["model"].iloc[0]]
+    cells = table.assign(cell=[_value(r, "auc") for _, r in table.iterrows()])
+    pivot = cells.pivot(index="ranking", columns="k", values="cell").fillna("")
+    order = [r for r in dict.fromkeys(table["ranking"]) if r != "all"] + ["all"]
+    pivot = pivot.loc[order].reset_index()
+    pivot.columns = ["ranking", *(f"k = {k}" for k in pivot.columns[1:])]
+    return pivot.to_markdown(index=False)
+
+
 def run_summary(results: Path) -> str:
     """Job-seconds per stage from the benchmark files, and the wall time of the last snakemake run."""
     rows = []
@@ -230,6 +241,17 @@ def render(results: Path) -> str:
                 "How much of each Pythia network the expert variables capture (from `results/pythia/answer.md`):",
             ]
             parts += ["", ado[1].split("## ", 1)[0].strip()]
+        reduced = text.split("## Reduced expert sets", 1)
+        if len(reduced) == 2:
+            parts += ["", "How few expert variables suffice (from `results/pythia/answer.md`):", ""]
+            parts += [reduced[1].split("## ", 1)[0].strip()]
+    if (pythia / "reduced.csv").exists():
+        parts += [
+            "",
+            "AUC of the top-k expert network against k, per ranking (`results/pythia/tables/reduced.md`):",
+            "",
+        ]
+        parts += [reduced_pivot(pd.read_csv(pythia / "reduced.csv"))]
     parts += ["", "### Where the time goes (from the `benchmark:` records)", ""]
     parts += [wall_time(Path(".snakemake") / "log"), "", run_summary(results).strip()]
     parts += ["", "### Performance ratios (`benchmarks/run.py`)", "", benchmark_summary(results / "benchmarks.json")]

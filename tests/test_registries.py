@@ -7,7 +7,7 @@ from dataclasses import fields
 
 import pytest
 
-from xaugjets import attribution, relevance
+from xaugjets import attribution, reduced, relevance
 from xaugjets.attribution import MethodSettings
 from xaugjets.cli import STAGE_SETTINGS, build_parser, config_flags
 from xaugjets.config import BUILTIN_MODELS, has_default, schema_section, section_defaults
@@ -40,6 +40,9 @@ def test_schema_choices_are_the_registries():
     assert enum("relevance", "explained_output") == list(relevance.EXPLAINED_OUTPUTS)
     assert enum("dataset", "xaug_encoding") == list(XAUG_ENCODINGS)
     assert enum("relevance", "ig_method") == list(attribution.IG_QUADRATURES)
+    assert enum("reduced", "methods") == [*relevance.RULES, *attribution.METHODS]
+    assert enum("reduced", "rankings") == list(reduced.RANKINGS)
+    assert set(enum("reduced", "models")) == {m for m in MODELS if "xaug" in m}
     assert set(PROCESSES) == {"zz", "qcd"}
 
 
@@ -47,6 +50,7 @@ REQUIRED = {  # the non-settings arguments of each stage
     "pythia": ["--process", "zz", "--shard", "0", "--output", "x.h5"],
     "train": ["--dataset", "d.h5", "--model", "cnn2d", "--seed", "1", "--outdir", "m"],
     "explain": ["--dataset", "d.h5", "--model-file", "m.pt", "--outdir", "r"],
+    "reduced": ["--dataset", "d.h5", "--tables", "t", "--seed", "1", "--outdir", "r"],
 }
 STAGE_CLASSES = [  # (stage, settings class, per-job fields)
     ("pythia", JetSettings, {}),
@@ -85,7 +89,7 @@ def test_workflow_flags_round_trip():
     config = validate_config({"samples": ["pythia"], "models": ["cnn2d"], "pythia": {"vertex_cap_mm": 3.0}})
     config["pythia"]["require_z_match"] = True
     config["dataset"]["windows"] = {"m_sd": [60.0, 120.0]}
-    for stage in ("pythia", "dataset", "train", "explain"):
+    for stage in ("pythia", "dataset", "train", "explain", "reduced"):
         argv = shlex.split(config_flags(stage, config))
         args = vars(build_parser().parse_args([stage, *REQUIRED.get(stage, ["in.h5", "--output", "o.h5"]), *argv]))
         for section, keys in STAGE_SETTINGS[stage].items():

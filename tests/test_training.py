@@ -44,6 +44,14 @@ def test_fit_is_reproducible_for_a_seed(toy_dataset, model):
     assert not all(torch.equal(first[k], other[k]) for k in first)
 
 
+def test_fit_leaves_the_process_wide_determinism_flag_as_it_found_it(toy_dataset):
+    """Lightning's deterministic mode would otherwise outlive the fit and break DeepLIFT in the same process."""
+    arrays, _ = read_dataset(str(toy_dataset))
+    assert not torch.are_deterministic_algorithms_enabled()
+    fit(arrays, "xaug_dnn", seed=3, settings=SETTINGS)
+    assert not torch.are_deterministic_algorithms_enabled()
+
+
 def test_early_stopping_ends_before_max_epochs(toy_dataset):
     arrays, _ = read_dataset(str(toy_dataset))
     settings = TrainSettings(**{**vars(SETTINGS), "max_epochs": 50, "patience": 1, "min_delta": 0.5})

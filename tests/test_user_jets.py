@@ -16,7 +16,9 @@ from pathlib import Path
 import awkward as ak
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
+import uproot
 import yaml
 from workflow_helpers import snakemake
 
@@ -215,7 +217,6 @@ def test_pandas_table_format_reads_like_the_fixed_format(tmp_path):
 def test_root_tree_reads_like_the_awkward_buffers(tmp_path):
     """The same jagged jets in a ROOT TTree, in a ROOT RNTuple (both written by uproot) and in an HDF5 of
     awkward buffers read alike."""
-    uproot = pytest.importorskip("uproot")
     particles, labels = hand_jet()
     array = awkward_jets(particles, labels, "cartesian", ("id", "charge", "vx", "vy", "vz"))
     columns = {name: array[name] for name in array.fields}
@@ -335,8 +336,8 @@ def pythia_jets(n_events: int) -> tuple[jets.EventParticles, np.ndarray]:
 
 @pytest.mark.slow
 def test_study_on_user_jets(tmp_path):
-    """Pythia jets written as a top-tagging HDF5 file and as awkward files (HDF5; parquet and ROOT where
-    pyarrow / uproot are installed) run through Snakemake to relevance tables naming what was left out."""
+    """Pythia jets written as a top-tagging HDF5 file and as awkward files (HDF5, parquet, ROOT) run through
+    Snakemake to relevance tables naming what was left out, and to reduced sets."""
     particles, labels = pythia_jets(250)
     write_toptagging(tmp_path / "top.h5", particles, labels)
     signal, background = (particles.select_events(labels == c) for c in (1, 0))
@@ -351,18 +352,14 @@ def test_study_on_user_jets(tmp_path):
             "windows": {"m_sd": [10, 400]},
         },
     }
-    if importlib.util.find_spec("pyarrow") is not None:
-        ak.to_parquet(
-            awkward_jets(particles, labels, "cartesian", ("id", "charge", "vx", "vy", "vz")), tmp_path / "all.parquet"
-        )
-        user["myparquet"] = {"layout": "awkward", "files": ["all.parquet"]}
-    if importlib.util.find_spec("uproot") is not None:
-        import uproot
-
-        array = awkward_jets(particles, labels)
-        with uproot.recreate(tmp_path / "jets.root") as f:
-            f["jets"] = {k: array[k] for k in ak.fields(array)}
-        user["myroot"] = {"layout": "awkward", "files": ["jets.root"], "coordinates": "ptetaphi", "tree": "jets"}
+    ak.to_parquet(
+        awkward_jets(particles, labels, "cartesian", ("id", "charge", "vx", "vy", "vz")), tmp_path / "all.parquet"
+    )
+    user["myparquet"] = {"layout": "awkward", "files": ["all.parquet"]}
+    array = awkward_jets(particles, labels)
+    with uproot.recreate(tmp_path / "jets.root") as f:
+        f["jets"] = {k: array[k] for k in ak.fields(array)}
+    user["myroot"] = {"layout": "awkward", "files": ["jets.root"], "coordinates": "ptetaphi", "tree": "jets"}
     config = {
         "samples": list(user),
         "user_samples": user,
@@ -370,6 +367,7 @@ def test_study_on_user_jets(tmp_path):
         "training": {"seeds": [1], "max_epochs": 2, "patience": 1, "batch_size": 64, "threads": 1},
         "relevance": {"rules": ["epsilon"], "methods": ["gradient_x_input"], "max_events": 100, "bootstrap": 20,
                       "sanity_jets": 0},
+        "reduced": {"ks": [1], "methods": ["epsilon"]},  # sample-agnostic: the top-1 networks on your jets too
     }  # fmt: skip
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake("--cores", "2", "--configfile", str(tmp_path / "config.yaml"), workdir=tmp_path)
@@ -402,6 +400,9 @@ def test_study_on_user_jets(tmp_path):
                     assert f"{variable}: {why}" in text
             else:
                 assert "not_computable" not in text
-        assert (results / "answer.md").exists()
+        reduced = pd.read_csv(results / "tables" / "reduced.csv")  # ranked among what the sample has
+        assert set(reduced["ranking"]) == {"all", "epsilon", "occlusion", "single_auc", "random"}
+        assert set(reduced.loc[reduced["k"] == 1, "features"]) <= set(attrs["xaug_inputs"])
+        assert "## Reduced expert sets" in (results / "answer.md").read_text()
     provenance = json.loads((tmp_path / "results" / "mytop" / "provenance.json").read_text())
     assert provenance["config"]["user_samples"]["mytop"]["layout"] == "toptagging"

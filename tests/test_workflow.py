@@ -179,7 +179,8 @@ def test_paper_config_dry_run_with_slurm_profile(tmp_path):
     assert counts["train"] == networks * 10
     assert counts["explain"] == networks * 10
     assert counts["relevance_summary"] == networks
-    assert counts["total"] == 2000 + 200 + 230 + 230 + 23 + 5 * 7 + 4  # 7 per-sample summaries, 4 others
+    assert counts["reduced"] == 4 * 10  # every sample but toy-reference, every seed
+    assert counts["total"] == 2000 + 200 + 230 + 230 + 23 + 5 * 7 + 4 + 4 * 11  # 7 per-sample summaries, 4 others
 
 
 @pytest.mark.slow
@@ -251,3 +252,23 @@ def test_one_page_answer_copies_the_tables(toy):
     assert "ADO with xaug_dnn" in page
     cnn2d = page.split("## cnn2d: ")[1].split("## ")[0]  # no XAUG input: Shapley values do not apply
     assert re.search(r"\| shapley +\| not applicable", cnn2d)
+
+
+@pytest.mark.slow
+def test_reduced_sets_in_the_tiny_study(study):
+    """Every ranking at every k below the full set; the all-variable row is the study's own xaug_dnn."""
+    results = study / "results"
+    assert not (results / "toy-reference" / "tables" / "reduced.csv").exists()  # conventions, not sets
+    table = pd.read_csv(results / "pythia" / "tables" / "reduced.csv")
+    rankings = {"presetA", "integrated_gradients", "occlusion", "single_auc", "random"}
+    assert set(table["ranking"]) == rankings | {"all"}
+    assert set(table.loc[table["ranking"] != "all", "k"]) == {1, 2}
+    full = table[table["ranking"] == "all"].iloc[0]
+    perf = pd.read_csv(results / "pythia" / "tables" / "performance.csv").set_index("model")
+    assert full["auc"] == pytest.approx(perf.loc["xaug_dnn", "auc"], abs=1e-12) and full["auc_loss"] == 0
+    smallest = pd.read_csv(results / "pythia" / "tables" / "reduced_smallest.csv", dtype={"smallest_k": str})
+    assert set(smallest["ranking"]) == rankings
+    assert smallest["smallest_k"].str.fullmatch(r"[12]|> 2").all()
+    assert re.search(r"\| xaug_dnn +\| presetA", (results / "pythia" / "answer.md").read_text())
+    toy = pd.read_csv(results / "toy-overlap0" / "tables" / "reduced.csv")
+    assert set(toy.loc[toy["ranking"] == "single_auc", "features"]) <= {"z", "theta", "z theta", "theta z"}

@@ -10,7 +10,8 @@ path), ``training`` and ``runtime`` fit networks;
 ``explain`` runs every explanation method of a job (``relevance``: the LRP rules; ``attribution``: the
 other attribution methods; ``occlusion``: masked inputs); ``crosscheck`` compares methods and taggers,
 with ``ado`` (decision ordering), ``activations`` (neuron activation patterns) and ``sanity``
-(cascading randomization); ``metrics``, ``aggregation``, ``plots`` and ``answer`` (the one-page answer per
+(cascading randomization); ``reduced`` ranks the expert variables and retrains on the top k;
+``metrics``, ``aggregation``, ``plots`` and ``answer`` (the one-page answer per
 sample) summarize. Shared: ``study`` (the samples of a study and their
 conventions), ``config`` (validation), ``io`` (file formats, atomic writes, provenance), ``seeds``, and
 ``cli`` (``python -m xaugjets <stage>``, what the Snakemake rules call).

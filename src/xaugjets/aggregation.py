@@ -189,26 +189,44 @@ def xaug_gain_table(runs: Sequence[Run], boot: np.ndarray) -> pd.DataFrame:
         twin = model.removesuffix("_xaug")
         if not model.endswith("_xaug") or twin not in models:
             continue
-        by_seed = {(run.model, run.seed): i for i, run in enumerate(runs)}
-        seeds = sorted(s for (m, s) in by_seed if m == model and (twin, s) in by_seed)
-        with_, without = [by_seed[(model, s)] for s in seeds], [by_seed[(twin, s)] for s in seeds]
-        row: dict[str, object] = {"model": model, "baseline": twin, "n_seeds": len(seeds)}
-        for fig in (*GAIN_FIGURES, "auc"):
+        with_, without = paired_runs(runs, model, twin)
+        row: dict[str, object] = {"model": model, "baseline": twin, "n_seeds": len(with_)}
+        for fig in GAIN_FIGURES:
             f = PERFORMANCE_FIGURES.index(fig)
             point_with = np.array([runs[i].metrics[fig] for i in with_], dtype=np.float64)
             point_without = np.array([runs[i].metrics[fig] for i in without], dtype=np.float64)
-            if fig == "auc":
-                name, point, resampled = "delta_auc", point_with - point_without, boot[with_, f] - boot[without, f]
-            else:
-                name = f"gain_{fig}"
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    point = np.where(point_without > 0, point_with / point_without - 1, np.nan)
-                    resampled = np.where(boot[without, f] > 0, boot[with_, f] / boot[without, f] - 1, np.nan)
-                row[f"{name}_n_undefined"] = int(np.isnan(point).sum())
+            with np.errstate(divide="ignore", invalid="ignore"):
+                point = np.where(point_without > 0, point_with / point_without - 1, np.nan)
+                resampled = np.where(boot[without, f] > 0, boot[with_, f] / boot[without, f] - 1, np.nan)
+            row[f"gain_{fig}_n_undefined"] = int(np.isnan(point).sum())
             stat = float(np.nanstd(np.nanmean(resampled, axis=0), ddof=1))
-            _with_errors(row, name, float(np.nanmean(point)), _spread(point), stat)
+            _with_errors(row, f"gain_{fig}", float(np.nanmean(point)), _spread(point), stat)
+        paired_difference(row, "delta_auc", runs, boot, with_, without, "auc")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def paired_runs(runs: Sequence[Run], model: str, baseline: str) -> tuple[list[int], list[int]]:
+    """Indices of ``model``'s and ``baseline``'s runs with the same seed, in seed order."""
+    by_seed = {(run.model, run.seed): i for i, run in enumerate(runs)}
+    seeds = sorted(s for (m, s) in by_seed if m == model and (baseline, s) in by_seed)
+    return [by_seed[(model, s)] for s in seeds], [by_seed[(baseline, s)] for s in seeds]
+
+
+def paired_difference(
+    row: dict[str, object],
+    name: str,
+    runs: Sequence[Run],
+    boot: np.ndarray,
+    with_: Sequence[int],
+    without: Sequence[int],
+    fig: str,
+) -> None:
+    """``fig`` of runs ``with_`` minus runs ``without``, paired by seed and by bootstrap resample."""
+    f = PERFORMANCE_FIGURES.index(fig)
+    point = np.array([runs[i].metrics[fig] - runs[j].metrics[fig] for i, j in zip(with_, without, strict=True)])
+    stat = float(np.std((boot[list(with_), f] - boot[list(without), f]).mean(axis=0), ddof=1))
+    _with_errors(row, name, float(point.mean()), _spread(point), stat)
 
 
 def separation_table(xaug: np.ndarray, label: np.ndarray, weight: np.ndarray, names: Sequence[str]) -> pd.DataFrame:

@@ -105,6 +105,43 @@ def _decision_ordering(tables: Path, models: Sequence[str], expert: str) -> str:
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
+def _reduced(tables: Path) -> str:
+    """Per reduced-set network and ranking: the smallest sufficient k, its variables and what it reaches."""
+    if not (tables / "reduced_smallest.csv").exists():
+        return "Not run for this sample (reduced.enabled is off, or the networks it needs are not trained)."
+    smallest = pd.read_csv(tables / "reduced_smallest.csv", dtype={"smallest_k": str}, keep_default_na=False)
+    table = pd.read_csv(tables / "reduced.csv")
+    lines, rows = [], []
+    for model, group in table.groupby("model", sort=False):
+        full = group[group["ranking"] == "all"].iloc[0]
+        lines.append(f"The {model} on all {int(full['k'])} expert variables: AUC {_value(full, 'auc')}.")
+        for _, pick in smallest[smallest["model"] == model].iterrows():
+            bound = pick["smallest_k"].startswith(">")
+            k = int(pick["smallest_k"].lstrip("> "))
+            at = group[(group["ranking"] == pick["ranking"]) & (group["k"] == k)].iloc[0]
+            versus = at.get("auc_minus_random")
+            rows.append(
+                {
+                    "network": model,
+                    "ranking": pick["ranking"],
+                    "smallest sufficient k": pick["smallest_k"],
+                    "variables": pick["features"] or "(none of the tried k suffices)",
+                    f"AUC at k{' max' if bound else ''}": _value(at, "auc"),
+                    "AUC − random ranking's at that k": "" if pd.isna(versus) else _value(at, "auc_minus_random"),
+                }
+            )
+    return "\n".join(
+        [
+            *lines,
+            "",
+            "A set suffices when the all-variable network's AUC exceeds the top-k network's by no more than the "
+            "error of that difference (paired by seed and test-set resample; `tables/reduced.csv` has every k).",
+            "",
+            pd.DataFrame(rows).to_markdown(index=False),
+        ]
+    )
+
+
 def answer_page(tables: Path, sample: str, models: Sequence[str], methods: Sequence[str], expert: str) -> str:
     """The page, in Markdown.  ``expert`` is the network that sees only expert variables (xaug_dnn)."""
     tables = Path(tables)
@@ -133,12 +170,6 @@ def answer_page(tables: Path, sample: str, models: Sequence[str], methods: Seque
             "",
             _decision_ordering(tables, models, expert),
         ]
-    parts += [
-        "",
-        "## Reduced expert sets",
-        "",
-        "Not computed yet: retraining on the top-k expert variables (and the baselines to compare with) is "
-        'still to be built; see the README, "What is left".',
-        "",
-    ]
+    parts += ["", "## Reduced expert sets", "", _reduced(tables)]
+    parts.append("")
     return "\n".join(parts)

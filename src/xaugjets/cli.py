@@ -460,6 +460,73 @@ def cmd_answer(args: argparse.Namespace) -> None:
     _log(f"{args.sample}: wrote {args.output}")
 
 
+def cmd_reduced(args: argparse.Namespace) -> None:
+    """Rank the XAUG variables every requested way and retrain each model on every top-k set, one seed."""
+    import pandas as pd
+
+    from .datasets import read_dataset, select_split
+    from .io import atomic_path
+    from .reduced import RankingInputs, feature_sets, rankings, retrain
+    from .runtime import pin_threads
+    from .training import TrainSettings
+
+    pin_threads(args.threads)
+    settings = TrainSettings.from_config(vars(args))
+    arrays, attrs = read_dataset(args.dataset)
+    names = list(attrs["xaug_inputs"])
+    inputs = RankingInputs(
+        names, Path(args.tables), args.ranked_by, select_split(arrays, "train"), list(attrs["xaug_names"]), args.seed
+    )
+    ranked = rankings(inputs, args.methods, args.rankings)
+    for name, order in ranked.items():
+        _log(f"ranking {name}: {' '.join(order)}")
+    rows, logits = retrain(arrays, names, feature_sets(ranked, args.ks), args.models, args.seed, settings)
+    outdir = Path(args.outdir)
+    test = select_split(arrays, "test")
+    columns = {"label": test["label"], "weight": test["weight"]} | {f"run{i}": logits[:, i] for i in range(len(rows))}
+    with atomic_path(outdir / "scores.csv") as tmp:
+        pd.DataFrame(columns).to_csv(tmp, index=False, float_format="%.9g")
+    with atomic_path(outdir / "runs.csv") as tmp:
+        rows.to_csv(tmp, index=False, float_format="%.9g")
+    _log(rows[["model", "ranking", "k", "auc", "epochs", "stop_reason", "train_seconds"]].to_string())
+
+
+def cmd_reduced_summary(args: argparse.Namespace) -> None:
+    """Reduced-set table over seeds (errors: seeds and test-set bootstrap), the smallest k, and the plot."""
+    from . import plots
+
+    plots.FORMATS[:] = args.formats
+    from .aggregation import bootstrap_runs, load_runs, write_table
+    from .io import read_h5
+    from .reduced import load_reduced_runs, reduced_table, smallest_sufficient
+
+    _, attrs = read_h5(args.dataset, ())
+    names = list(attrs["xaug_inputs"])
+    full = load_runs(args.full)
+    models = list(dict.fromkeys(run.model for run in full))
+    for run in full:
+        run.model = f"{run.model}|all|{len(names)}"
+    runs = [*full, *load_reduced_runs(args.runs)]
+    labels = full[0].scores["label"].to_numpy()
+    for run in runs:
+        if not np.array_equal(run.scores["label"].to_numpy(), labels):
+            raise ValueError(f"{run.model} seed {run.seed}: test jets differ from the all-XAUG network's")
+    boot = bootstrap_runs(runs, args.bootstrap, seed=0)
+    table = reduced_table(runs, boot, {model: names for model in models})
+    metadata = {
+        "test jets": len(labels),
+        "ranked by": f"{args.ranked_by}: |mean normalized relevance| per method; occlusion: ΔAUC, zero mask",
+        "baselines": "single_auc: |AUC − 0.5| of the variable alone (training jets); random: one order per seed",
+        "auc_loss": "AUC(all XAUG) − AUC(top k), paired by seed and resample; sufficient when auc_loss ≤ auc_loss_err",
+        "errors": f"seed: std over seeds; stat: bootstrap over test jets ({args.bootstrap} resamples); err: both",
+    }
+    write_table(table, Path(args.csv).with_suffix(""), "Reduced expert sets: top-k XAUG networks", metadata)
+    smallest = smallest_sufficient(table[table["ranking"] != "all"])
+    write_table(smallest, Path(args.smallest_csv).with_suffix(""), "Smallest sufficient k", metadata)
+    plots.reduced_curves(table, f"{args.sample}: top-k XAUG networks", Path(args.plot).with_suffix(""))
+    _log(smallest.to_string())
+
+
 def cmd_provenance(args: argparse.Namespace) -> None:
     from .config import config_hash
     from .io import provenance, write_json
@@ -471,6 +538,10 @@ def cmd_provenance(args: argparse.Namespace) -> None:
 # The config keys each stage takes as flags, by section.  Flags carry the config's names and the schema's
 # types, defaults and choices; the workflow renders them from the config with :func:`config_flags`.
 RUNTIME = ("threads", "accelerator")
+TRAINING = (
+    "max_epochs", "patience", "min_delta", "batch_size", "learning_rate", "dropout", "head_dropout", "tensorboard",
+    *RUNTIME,
+)  # fmt: skip
 STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "toy": {"toy": ("jets_per_shard", "seed"), "images": ("grid",)},
     "pythia": {
@@ -485,12 +556,7 @@ STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "images": ("grid", "half_width"),
     },
     "dataset": {"dataset": ("seed", "fractions", "clip_sigma", "xaug_encoding", "windows")},
-    "train": {
-        "training": (
-            "max_epochs", "patience", "min_delta", "batch_size", "learning_rate", "dropout", "head_dropout",
-            "tensorboard", *RUNTIME,
-        )
-    },
+    "train": {"training": TRAINING},
     "explain": {
         "relevance": (
             "rules", "methods", "epsilon", "gamma", "ig_steps", "ig_method", "shapley_samples", "shapley_seed",
@@ -502,6 +568,11 @@ STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "decision-ordering": {"plots": ("formats",)},
     "plot-summary": {"plots": ("formats",)},
     "performance": {"relevance": ("bootstrap",)},
+    "reduced": {
+        "training": TRAINING,
+        "reduced": ("ks", "models", "methods", "rankings", "ranked_by"),
+    },
+    "reduced-summary": {"relevance": ("bootstrap",), "plots": ("formats",), "reduced": ("ranked_by",)},
 }  # fmt: skip
 
 
@@ -684,6 +755,19 @@ def _args_answer(p: argparse.ArgumentParser) -> None:
     _outputs(p, "tables", "sample", "expert", "output")
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--methods", nargs="+", required=True, help="explanation methods (LRP rules first)")
+
+
+@command("reduced", cmd_reduced, "Rank the XAUG variables and retrain each model on every top-k set (one seed).")
+def _args_reduced(p: argparse.ArgumentParser) -> None:
+    _outputs(p, "dataset", "tables", "outdir")
+    p.add_argument("--seed", type=int, required=True, help="training seed")
+
+
+@command("reduced-summary", cmd_reduced_summary, "Top-k XAUG networks over seeds: table, smallest k, plot.")
+def _args_reduced_summary(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", help="reduced/seed{seed} folders (runs.csv, scores.csv)")
+    p.add_argument("--full", nargs="+", required=True, help="metrics.json of the all-XAUG networks (every seed)")
+    _outputs(p, "dataset", "sample", "csv", "markdown", "smallest_csv", "smallest_markdown", "plot")
 
 
 @command("provenance", cmd_provenance, "Record config, its hash, versions and git commit.")

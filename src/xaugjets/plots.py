@@ -352,3 +352,24 @@ def ado_heatmap(table: pd.DataFrame, models: Sequence[str], base: str | Path, to
     fig.colorbar(image, ax=ax, label="average decision ordering")
     ax.set_title("ADO: networks vs networks and the most similar expert variables")
     save(fig, base)
+
+
+def reduced_curves(table: pd.DataFrame, title: str, base: str | Path) -> None:
+    """AUC and εS at εB = 0.1 against k, one line per ranking, the all-XAUG network as a band; per model."""
+    models = list(dict.fromkeys(table["model"]))
+    figures = (("auc", "AUC"), ("eff_at_bkg1e-1", r"$\varepsilon_S$ at $\varepsilon_B = 0.1$"))
+    fig, axes = plt.subplots(len(models), 2, figsize=(9.0, 3.4 * len(models) + 0.6), squeeze=False)
+    for row_axes, model in zip(axes, models, strict=True):
+        rows = table[table["model"] == model]
+        full = rows[rows["ranking"] == "all"].iloc[0]
+        for ax, (figure, label) in zip(row_axes, figures, strict=True):
+            low, high = full[figure] - full[f"{figure}_err"], full[figure] + full[f"{figure}_err"]
+            ax.axhspan(low, high, color="0.85", label=f"all {int(full['k'])} XAUG (±1σ)")
+            for ranking, curve in rows[rows["ranking"] != "all"].groupby("ranking", sort=False):
+                curve = curve.sort_values("k")
+                ax.errorbar(curve["k"], curve[figure], yerr=curve[f"{figure}_err"], marker="o", ms=3, label=ranking)
+            ax.set_xlabel("k (top-k XAUG variables)")
+            ax.set_ylabel(f"{label} ({model})")
+        row_axes[0].legend(frameon=False, fontsize=7)
+    fig.suptitle(title)
+    save(fig, base)

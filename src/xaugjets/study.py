@@ -97,3 +97,20 @@ def user_inputs(spec: dict[str, Any]) -> dict[str, tuple[str, int | None]]:
 def toy_overlap_samples(config: dict[str, Any]) -> list[str]:
     """The overlap scan's samples, in overlap order."""
     return [s.name for s in samples(config).values() if s.kind == "toy" and s.name != REFERENCE_TOY]
+
+
+def reduced_samples(config: dict[str, Any]) -> list[str]:
+    """The samples that get the reduced-set retraining: every one that trains the networks it needs (a study
+    without them simply has no reduced sets; its answer page says so), except the reference-conventions toy
+    (it checks conventions, not which variables suffice)."""
+    reduced = config["reduced"]
+    if not reduced["enabled"]:
+        return []
+    needed = {reduced["ranked_by"], *reduced["models"]}
+    return [s.name for s in samples(config).values() if s.name != REFERENCE_TOY and needed <= set(s.models)]
+
+
+def reduced_methods(config: dict[str, Any]) -> list[str]:
+    """The explanation rankings of the reduced sets that the study computes (reduced.methods ∩ what runs)."""
+    explained = {*config["relevance"]["rules"], *config["relevance"]["methods"]}
+    return [method for method in config["reduced"]["methods"] if method in explained]

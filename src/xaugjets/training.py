@@ -291,16 +291,25 @@ def fit(
         net = net.to(memory_format=torch.channels_last)
     history = HistoryAndBest(settings.max_epochs)
     stopper = EarlyStopping("val_loss", patience=settings.patience, min_delta=settings.min_delta)
+    # Lightning's deterministic mode is process-wide; put it back afterwards, or an explanation in the same
+    # process (DeepLIFT's max-unpooling has no deterministic kernel) would fail.
+    deterministic = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
     trainer = _trainer(settings, device, [stopper, history, *callbacks], workdir)
     shuffle = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
-    trainer.fit(
-        TaggerModule(net, settings.learning_rate, shuffle, run_id),
-        _loader(train_arrays, inputs, settings.batch_size, shuffle, shuffle=True),
-        _loader(val_arrays, inputs, 4096, torch.Generator().manual_seed(seed), shuffle=False),
-        ckpt_path=_resume_point(workdir, run_id),
-        weights_only=True,
-    )
+    try:
+        trainer.fit(
+            TaggerModule(net, settings.learning_rate, shuffle, run_id),
+            _loader(train_arrays, inputs, settings.batch_size, shuffle, shuffle=True),
+            _loader(val_arrays, inputs, 4096, torch.Generator().manual_seed(seed), shuffle=False),
+            ckpt_path=_resume_point(workdir, run_id),
+            weights_only=True,
+        )
+    finally:
+        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
     seconds = time.perf_counter() - start
     net.load_state_dict(history.best_state)
     stopped_early = stopper.stopped_epoch > 0 or len(history.rows) < settings.max_epochs
@@ -320,17 +329,11 @@ def run_id(dataset: str, model_name: str, seed: int, settings: TrainSettings) ->
     return f"{model_name}|{seed}|{sorted(vars(settings).items())}|{stat.st_size}|{stat.st_mtime_ns}"
 
 
-def train(
-    dataset: str, model_name: str, seed: int, outdir: str, settings: TrainSettings, user: UserModel | None = None
-) -> dict[str, Any]:
-    """Fit ``model_name`` with training seed ``seed``; write model.pt, history.csv, scores.csv, metrics.json."""
-    arrays, attrs = read_dataset(dataset)  # one read, split in memory
-    out = Path(outdir)
-    workdir = out / "lightning"
-    identity = run_id(dataset, model_name, seed, settings) + f"|{user}"
-    result = fit(arrays, model_name, seed, settings, workdir, identity, user=user)
+def evaluate(
+    result: FitResult, test_arrays: dict, model_name: str, seed: int, settings: TrainSettings
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Test-set logits of a fitted network and its metrics: performance figures and how training went."""
     device = resolve_device(settings.accelerator)
-    test_arrays = select_split(arrays, "test")
     scores = predict(result.net, test_arrays, device)
     metrics = performance(test_arrays["label"], scores, test_arrays["weight"]) | {
         "model": model_name,
@@ -343,9 +346,23 @@ def train(
         "train_seconds": result.seconds,
         "device": device.type,
         "threads": settings.threads,
-        "n_train": int((arrays["split"] == 0).sum()),
         "n_test": len(scores),
     }
+    return scores, metrics
+
+
+def train(
+    dataset: str, model_name: str, seed: int, outdir: str, settings: TrainSettings, user: UserModel | None = None
+) -> dict[str, Any]:
+    """Fit ``model_name`` with training seed ``seed``; write model.pt, history.csv, scores.csv, metrics.json."""
+    arrays, attrs = read_dataset(dataset)  # one read, split in memory
+    out = Path(outdir)
+    workdir = out / "lightning"
+    identity = run_id(dataset, model_name, seed, settings) + f"|{user}"
+    result = fit(arrays, model_name, seed, settings, workdir, identity, user=user)
+    test_arrays = select_split(arrays, "test")
+    scores, metrics = evaluate(result, test_arrays, model_name, seed, settings)
+    metrics["n_train"] = int((arrays["split"] == 0).sum())
     with atomic_path(out / "model.pt") as tmp:
         torch.save(
             {

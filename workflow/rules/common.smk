@@ -13,7 +13,14 @@ if _SRC.is_dir():
 from xaugjets.cli import config_flags, user_sample_flags  # noqa: E402
 from xaugjets.config import ConfigError, validate_config  # noqa: E402
 from xaugjets.processes import PROCESSES  # noqa: E402
-from xaugjets.study import REFERENCE_TOY, samples, toy_overlap_samples, user_inputs  # noqa: E402
+from xaugjets.study import (  # noqa: E402
+    REFERENCE_TOY,
+    reduced_methods,
+    reduced_samples,
+    samples,
+    toy_overlap_samples,
+    user_inputs,
+)
 
 try:
     validate_config(config)  # the package's schema: workflow/schemas/config.schema.yaml
@@ -23,6 +30,8 @@ except ConfigError as err:
 SAMPLES = samples(config)
 TOY_SAMPLES = [name for name, s in SAMPLES.items() if s.kind == "toy"]
 USER_SAMPLES = [name for name, s in SAMPLES.items() if s.kind == "user"]
+REDUCED_SAMPLES = reduced_samples(config)
+REDUCED_METHODS = reduced_methods(config)  # the explanation rankings that the study's explain jobs compute
 # Explanation methods: the LRP rules and the other attribution methods, one table each.
 METHODS = [*config["relevance"]["rules"], *config["relevance"]["methods"]]
 TOY_PROCESSES = ("signal", "background")
@@ -129,6 +138,17 @@ def sample_tables(wildcards):
         *expand("results/{sample}/tables/{kind}_{model}.csv", sample=wildcards.sample, kind=per_model, model=sample.models),
         f"results/{wildcards.sample}/tables/performance.csv",
         f"results/{wildcards.sample}/tables/ado.csv",
+        *([f"results/{wildcards.sample}/tables/reduced_smallest.csv"] if wildcards.sample in REDUCED_SAMPLES else []),
+    ]
+
+
+def ranking_tables(wildcards):
+    """The tables that rank the XAUG variables for the reduced sets: each method's, and the occlusion table."""
+    reduced = config["reduced"]
+    tables = f"results/{wildcards.sample}/tables"
+    return [
+        *(f"{tables}/relevance_{reduced['ranked_by']}_{method}.csv" for method in REDUCED_METHODS),
+        *([f"{tables}/occlusion_{reduced['ranked_by']}.csv"] if "occlusion" in reduced["rankings"] else []),
     ]
 
 
@@ -165,6 +185,8 @@ def all_targets():
             f"results/{sample}/answer.md",
         ]
         targets += relevance_tables([sample])
+        if sample in REDUCED_SAMPLES:
+            targets.append(f"results/{sample}/tables/reduced.csv")
     if len(toy_overlap_samples(config)) > 1:
         targets.append("results/summary/toy_overlap_scan.csv")
     if REFERENCE_TOY in SAMPLES:
