@@ -17,7 +17,7 @@ from xaugjets.generation import GeneratorSettings
 from xaugjets.jets import JetSettings
 from xaugjets.models import MODELS
 from xaugjets.processes import PROCESSES
-from xaugjets.study import samples
+from xaugjets.study import SAMPLE_KINDS, TOY_PROCESSES, jet_files, samples
 from xaugjets.training import TrainSettings
 
 
@@ -119,3 +119,25 @@ def test_methods_declare_what_they_need():
         assert set(method.knobs) <= knobs, name
     lrp = attribution.lrp_method("z", relevance.RuleParameters(0.1, 2.0))
     assert lrp.baseline == "output" and lrp.needs is None
+
+
+def test_every_sample_kind_names_its_jet_files():
+    """Each kind expands to its samples and lists one jet file per part and shard; the workflow asks only this."""
+    from xaugjets.config import validate_config
+
+    config = validate_config(
+        {
+            "samples": ["toy", "pythia", "mine"],
+            "models": ["xaug_dnn"],
+            "toy": {"overlaps": [0, 2], "shards": 3},
+            "pythia": {"shards": 2},
+            "user_samples": {"mine": {"layout": "awkward", "files": {"signal": ["s.parquet"], "background": ["b.h5"]}}},
+        }
+    )
+    found = samples(config)
+    assert {s.kind for s in found.values()} == set(SAMPLE_KINDS)
+    assert jet_files(config, "toy-overlap2") == [
+        f"results/toy-overlap2/jets/{process}_{shard}.h5" for process in TOY_PROCESSES for shard in range(3)
+    ]
+    assert len(jet_files(config, "pythia")) == 2 * len(PROCESSES)
+    assert jet_files(config, "mine") == ["results/mine/jets/signal0_0.h5", "results/mine/jets/background0_0.h5"]

@@ -649,7 +649,9 @@ def _outputs(p: argparse.ArgumentParser, *names: str) -> None:
 
 @command("toy", cmd_toy, "Generate one seeded shard of toy jets of one class.")
 def _args_toy(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--process", choices=["signal", "background"], required=True)
+    from .study import TOY_PROCESSES
+
+    p.add_argument("--process", choices=TOY_PROCESSES, required=True)
     p.add_argument("--shard", type=int, required=True)
     p.add_argument("--overlap", type=int, required=True, help="overlap level of the class distributions")
     _outputs(p, "output")

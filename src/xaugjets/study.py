@@ -9,12 +9,14 @@ Everything downstream of the jet files only sees the sample name and its :class:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
+from .processes import PROCESSES
+
 REFERENCE_TOY = "toy-reference"
-SAMPLE_KINDS = ("toy", "pythia")  # the built-in kinds; any other name in `samples` is one of user_samples
-RESERVED = ("toy", "pythia", "summary")  # folder names under results/ that a user sample must not take
+TOY_PROCESSES = ("signal", "background")
 
 
 @dataclass(frozen=True)
@@ -30,41 +32,94 @@ class Sample:
     overlap: int | None = None
 
 
+@dataclass(frozen=True)
+class SampleKind:
+    """A way of making jets: the samples that one entry of ``samples`` expands to, and each sample's jet files
+    as (part, shards), the part being a process or an input file.  Adding a kind is one entry here, its
+    section of the config schema and the rule that writes ``results/{sample}/jets/{part}_{shard}.h5``."""
+
+    expand: Callable[[dict[str, Any], str, Sample], dict[str, Sample]]
+    jet_parts: Callable[[dict[str, Any], str], tuple[list[str], int]]
+
+
+def _toy_samples(config: dict[str, Any], entry: str, base: Sample) -> dict[str, Sample]:
+    """One sample per overlap level and, when enabled, the reference-conventions toy."""
+    out = {
+        f"toy-overlap{level}": replace(base, name=f"toy-overlap{level}", overlap=level)
+        for level in config["toy"]["overlaps"]
+    }
+    reference = config["toy"]["reference"]
+    if reference["enabled"]:
+        # Only the networks that see XAUG values: the others are the same networks as at the same overlap with
+        # the default conventions (same jets, same seeds), so they are not retrained.
+        out[REFERENCE_TOY] = replace(
+            base,
+            name=REFERENCE_TOY,
+            xaug_encoding=reference["xaug_encoding"],
+            explained_output=reference["explained_output"],
+            models=tuple(m for m in base.models if m in reference["models"]),
+            overlap=reference["overlap"],
+        )
+    return out
+
+
+def _pythia_samples(config: dict[str, Any], entry: str, base: Sample) -> dict[str, Sample]:
+    """One sample; the m_SD window is part of its selection."""
+    return {entry: replace(base, windows=base.windows | {"m_sd": config["pythia"]["m_sd_window"]})}
+
+
+def _user_samples(config: dict[str, Any], entry: str, base: Sample) -> dict[str, Sample]:
+    """Your own jets: the sample's windows on top of the dataset's."""
+    return {entry: replace(base, windows=base.windows | config["user_samples"][entry]["windows"])}
+
+
+def _toy_parts(config: dict[str, Any], sample: str) -> tuple[list[str], int]:
+    return list(TOY_PROCESSES), config["toy"]["shards"]
+
+
+def _pythia_parts(config: dict[str, Any], sample: str) -> tuple[list[str], int]:
+    return list(PROCESSES), config["pythia"]["shards"]
+
+
+def _user_parts(config: dict[str, Any], sample: str) -> tuple[list[str], int]:
+    spec = config["user_samples"][sample]
+    return list(user_inputs(spec)), spec["shards_per_file"]
+
+
+SAMPLE_KINDS: dict[str, SampleKind] = {
+    "toy": SampleKind(_toy_samples, _toy_parts),
+    "pythia": SampleKind(_pythia_samples, _pythia_parts),
+    "user": SampleKind(_user_samples, _user_parts),
+}
+BUILT_IN = ("toy", "pythia")  # names in `samples` that are kinds; any other is a key of user_samples
+RESERVED = (*BUILT_IN, "summary")  # folder names under results/ that a user sample must not take
+
+
+def _kind_of_entry(entry: str) -> str:
+    return entry if entry in BUILT_IN else "user"
+
+
 def samples(config: dict[str, Any]) -> dict[str, Sample]:
     """Every sample of a validated config, by name, in config order."""
-    encoding = config["dataset"]["xaug_encoding"]
-    output = config["relevance"]["explained_output"]
-    models = tuple(config["models"])
-    windows = dict(config["dataset"]["windows"])
     out: dict[str, Sample] = {}
-    for kind in config["samples"]:
-        if kind == "toy":
-            for level in config["toy"]["overlaps"]:
-                name = f"toy-overlap{level}"
-                out[name] = Sample(name, "toy", encoding, output, models, windows, level)
-            reference = config["toy"]["reference"]
-            if reference["enabled"]:
-                # Only the networks that see XAUG values: the others are the same networks as at the same
-                # overlap with the default conventions (same jets, same seeds), so they are not retrained.
-                xaug_models = tuple(m for m in models if m in reference["models"])
-                out[REFERENCE_TOY] = Sample(
-                    REFERENCE_TOY,
-                    "toy",
-                    reference["xaug_encoding"],
-                    reference["explained_output"],
-                    xaug_models,
-                    windows,
-                    reference["overlap"],
-                )
-        elif kind == "pythia":  # the m_SD window is part of its selection
-            out[kind] = Sample(
-                kind, kind, encoding, output, models, windows | {"m_sd": config["pythia"]["m_sd_window"]}
-            )
-        else:  # your own jets: the sample's windows on top of the dataset's
-            out[kind] = Sample(
-                kind, "user", encoding, output, models, windows | config["user_samples"][kind]["windows"]
-            )
+    for entry in config["samples"]:
+        kind = _kind_of_entry(entry)
+        base = Sample(
+            name=entry,
+            kind=kind,
+            xaug_encoding=config["dataset"]["xaug_encoding"],
+            explained_output=config["relevance"]["explained_output"],
+            models=tuple(config["models"]),
+            windows=dict(config["dataset"]["windows"]),
+        )
+        out |= SAMPLE_KINDS[kind].expand(config, entry, base)
     return out
+
+
+def jet_files(config: dict[str, Any], sample: str) -> list[str]:
+    """The jet files of one sample, every part and shard, relative to the study folder."""
+    parts, shards = SAMPLE_KINDS[samples(config)[sample].kind].jet_parts(config, sample)
+    return [f"results/{sample}/jets/{part}_{shard}.h5" for part in parts for shard in range(shards)]
 
 
 def check_samples(config: dict[str, Any]) -> None:
@@ -77,8 +132,8 @@ def check_samples(config: dict[str, Any]) -> None:
         if name in RESERVED or name.startswith("toy-"):
             raise ConfigError(f"user_samples.{name}: the study already uses results/{name}/; choose another name")
     for i, name in enumerate(config["samples"]):
-        if name not in SAMPLE_KINDS and name not in user:
-            raise ConfigError(f"samples.{i}: {name!r} is neither one of {list(SAMPLE_KINDS)} nor in user_samples")
+        if name not in BUILT_IN and name not in user:
+            raise ConfigError(f"samples.{i}: {name!r} is neither one of {list(BUILT_IN)} nor in user_samples")
 
 
 def user_inputs(spec: dict[str, Any]) -> dict[str, tuple[str, int | None]]:

@@ -15,6 +15,8 @@ from xaugjets.config import ConfigError, validate_config  # noqa: E402
 from xaugjets.processes import PROCESSES  # noqa: E402
 from xaugjets.study import (  # noqa: E402
     REFERENCE_TOY,
+    TOY_PROCESSES,
+    jet_files,
     reduced_methods,
     reduced_samples,
     samples,
@@ -34,32 +36,11 @@ REDUCED_SAMPLES = reduced_samples(config)
 REDUCED_METHODS = reduced_methods(config)  # the explanation rankings that the study's explain jobs compute
 # Explanation methods: the LRP rules and the other attribution methods, one table each.
 METHODS = [*config["relevance"]["rules"], *config["relevance"]["methods"]]
-TOY_PROCESSES = ("signal", "background")
 
 
 def shard_files(wildcards):
-    """The jet files of one sample: every process and shard (your own jets: every input file and shard)."""
-    kind = SAMPLES[wildcards.sample].kind
-    if kind == "toy":
-        return expand(
-            "results/{sample}/jets/{process}_{shard}.h5",
-            sample=wildcards.sample,
-            process=TOY_PROCESSES,
-            shard=range(config["toy"]["shards"]),
-        )
-    if kind == "user":
-        spec = config["user_samples"][wildcards.sample]
-        return expand(
-            "results/{sample}/jets/{part}_{shard}.h5",
-            sample=wildcards.sample,
-            part=list(user_inputs(spec)),
-            shard=range(spec["shards_per_file"]),
-        )
-    return expand(
-        "results/pythia/jets/{process}_{shard}.h5",
-        process=tuple(PROCESSES),
-        shard=range(config["pythia"]["shards"]),
-    )
+    """The jet files of one sample: every part (process or input file) and shard."""
+    return jet_files(config, wildcards.sample)
 
 
 def seed_dirs(kind):

@@ -10,7 +10,7 @@ rule toy_jets:
         settings=config_flags("toy", config),
     wildcard_constraints:
         sample="|".join(TOY_SAMPLES) or "no-toy",
-        process="signal|background",
+        process="|".join(TOY_PROCESSES),
     log:
         "results/{sample}/logs/toy_jets/{process}_{shard}.log",
     benchmark:
