@@ -23,6 +23,15 @@ def test_lint():
     assert "Congratulations" in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("caption", sorted((REPO / "workflow" / "report").glob("*.rst")), ids=lambda p: p.name)
+def test_report_captions_are_valid_restructuredtext(caption):
+    """A caption that docutils cannot parse (``|x|`` is a substitution in RST) prints errors into the report."""
+    import docutils.core
+
+    text = re.sub(r"{{.*?}}", "x", caption.read_text())  # the report fills Jinja fields before docutils
+    docutils.core.publish_doctree(text, settings_overrides={"halt_level": 2, "report_level": 5})  # raises
+
+
 @pytest.mark.parametrize("profile", [[], ["--profile", str(REPO / "profiles" / "slurm")]], ids=["local", "slurm"])
 def test_dry_run_default_study(tmp_path, profile):
     proc = snakemake("-n", "--cores", "2", "--configfile", DEFAULT, *profile, workdir=tmp_path)
