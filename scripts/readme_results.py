@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from xaugjets.aggregation import to_markdown
+from xaugjets.aggregation import error_text, to_markdown
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 HEADLINE_RULE = "presetA"
@@ -33,7 +33,7 @@ def _table(path: Path, columns: list[str] | None = None, digits: int = 3) -> str
 
 
 def _value(row: pd.Series, name: str, digits: int = 3) -> str:
-    return f"{row[name]:.{digits}g} ± {row[f'{name}_err']:.2g}"
+    return f"{row[name]:.{digits}g} ± {error_text(row[f'{name}_err'])}"
 
 
 def top_relevance(results: Path, sample: str, models: list[str], n: int = 5) -> str:
@@ -196,12 +196,12 @@ def render(results: Path) -> str:
         frame = pd.read_csv(scan)
         auc = frame[frame["quantity"] == "auc"].pivot(index="model", columns="sample", values="value")
         err = frame[frame["quantity"] == "auc"].pivot(index="model", columns="sample", values="err")
-        cells = auc.map(lambda v: f"{v:.4f}").astype(str) + " ± " + err.map(lambda v: f"{v:.2g}")
+        cells = auc.map(lambda v: f"{v:.4f}").astype(str) + " ± " + err.map(error_text)
         parts += ["", "### Toy: AUC against overlap", "", cells.reset_index().to_markdown(index=False)]
         rel = frame[(frame["model"] == "xaug_dnn") & (frame["rule"] == HEADLINE_RULE)]
         rel = rel[rel["quantity"].str.startswith("relevance:")].copy()
         rel["feature"] = rel["quantity"].str.removeprefix("relevance:")
-        rel["cell"] = rel["value"].map(lambda v: f"{v:.3f}") + " ± " + rel["err"].map(lambda v: f"{v:.2g}")
+        rel["cell"] = rel["value"].map(lambda v: f"{v:.3f}") + " ± " + rel["err"].map(error_text)
         pivot = rel.pivot(index="feature", columns="sample", values="cell").reset_index()
         parts += [
             "",

@@ -116,26 +116,26 @@ def _reduced(tables: Path) -> str:
         full = group[group["ranking"] == "all"].iloc[0]
         lines.append(f"The {model} on all {int(full['k'])} expert variables: AUC {_value(full, 'auc')}.")
         for _, pick in smallest[smallest["model"] == model].iterrows():
-            bound = pick["smallest_k"].startswith(">")
-            k = int(pick["smallest_k"].lstrip("> "))
+            k = int(pick["smallest_k"].lstrip("> "))  # a bound "> k" is read at the largest tried k
             at = group[(group["ranking"] == pick["ranking"]) & (group["k"] == k)].iloc[0]
-            versus = at.get("auc_minus_random")
             rows.append(
                 {
                     "network": model,
                     "ranking": pick["ranking"],
                     "smallest sufficient k": pick["smallest_k"],
                     "variables": pick["features"] or "(none of the tried k suffices)",
-                    f"AUC at k{' max' if bound else ''}": _value(at, "auc"),
-                    "AUC − random ranking's at that k": "" if pd.isna(versus) else _value(at, "auc_minus_random"),
+                    "AUC at that k": _value(at, "auc"),
+                    "AUC lost": _value(at, "auc_loss"),
+                    "AUC − random ranking's": "" if pd.isna(at["auc_minus_random"]) else _value(at, "auc_minus_random"),
                 }
             )
     return "\n".join(
         [
             *lines,
             "",
-            "A set suffices when the all-variable network's AUC exceeds the top-k network's by no more than the "
-            "error of that difference (paired by seed and test-set resample; `tables/reduced.csv` has every k).",
+            "A set suffices when the all-variable network's AUC exceeds the top-k network's (AUC lost) by no more "
+            "than the error of that difference (paired by seed and test-set resample); where none of the tried k "
+            "suffices, the columns give the largest tried k.  `tables/reduced.csv` has every k.",
             "",
             pd.DataFrame(rows).to_markdown(index=False),
         ]
