@@ -178,6 +178,26 @@ def empty_job_seconds(results: Path) -> dict[str, float]:
     }
 
 
+CONVERGENCE_KEYS = ("batch_size", "patience", "min_delta", "learning_rate", "dropout")
+
+
+def unforeseen(target: dict, measured: dict) -> list[str]:
+    """What the measured run cannot tell about the target: the epochs a training needs depend on the training
+    settings (seen here: paper.yaml's batch 1024, patience 10, min_delta 1e-4 took 2.3-4.2x the epochs of the
+    default study's), and a reduced-set network that the measured run did not retrain has no cost record."""
+    notes = [
+        f"training.{key} is {target['training'][key]} here but {measured['training'][key]} in the measured run"
+        for key in CONVERGENCE_KEYS
+        if target["training"][key] != measured["training"][key]
+    ]
+    if notes:
+        notes.append("so the epochs of every training are a guess: measure them in a small run with these settings")
+    unmeasured = set(target["reduced"]["models"]) - set(measured.get("reduced", {}).get("models", []))
+    if target["reduced"]["enabled"] and unmeasured:
+        notes.append(f"reduced sets of {sorted(unmeasured)} are costed like the measured run's networks' (too low)")
+    return notes
+
+
 def job_seconds(jobs: list[Job], results: Path, target: dict, gpu_speedup: float) -> None:
     """Set each job's predicted seconds: the measured mean of its kind, fixed part kept, work scaled."""
     runs, measured, epochs, empty = (
@@ -278,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     job_seconds(jobs, args.results, target, 1.0)
     total = sum(job.seconds for job in jobs)
     print(f"{len(jobs)} jobs, {total:.0f} predicted job-seconds ({', '.join(map(str, args.config))})")
+    for note in unforeseen(target, study_config(args.results)):
+        print(f"  warning: {note}")
     for n in args.cores:
         print(f"  {n:>4} cores: {describe(simulate(jobs, n))}")
     for n in args.slots:

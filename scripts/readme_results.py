@@ -77,10 +77,15 @@ def reduced_pivot(table: pd.DataFrame) -> str:
     return pivot.to_markdown(index=False)
 
 
+def benchmark_records(results: Path) -> list[Path]:
+    """The ``benchmark:`` records of a study, one per job that did work."""
+    return list(results.glob("*/benchmarks/**/*.tsv"))
+
+
 def run_summary(results: Path) -> str:
-    """Job-seconds per stage from the benchmark files, and the wall time of the last snakemake run."""
+    """Job-seconds per stage from the benchmark files."""
     rows = []
-    for path in results.glob("*/benchmarks/**/*.tsv"):
+    for path in benchmark_records(results):
         stage = path.parent.name if path.parent.name != "benchmarks" else path.stem
         bench = pd.read_csv(path, sep="\t")
         rows.append(
@@ -101,19 +106,20 @@ def run_summary(results: Path) -> str:
     return f"{total}.\n\n" + stages.to_markdown(index=False, floatfmt=".3g") + "\n"
 
 
-def wall_time(logs: Path) -> str:
-    """The wall time of the latest complete snakemake run, from its log's first and last timestamps."""
+def wall_time(logs: Path, jobs: int) -> str:
+    """The wall time of the latest complete snakemake run of this study: the latest log that completed its
+    ``jobs`` benchmarked jobs plus the target rule (other studies and partial reruns log elsewhere or fewer)."""
     from datetime import datetime
 
     for log in sorted(logs.glob("*.snakemake.log"), reverse=True):
         text = log.read_text()
         done = [line for line in text.splitlines() if "steps (100%) done" in line]
         stamps = [line.strip("[]") for line in text.splitlines() if line.startswith("[") and line.endswith("]")]
-        if done and len(stamps) >= 2 and int(done[-1].split()[0]) > 50:
+        if done and len(stamps) >= 2 and int(done[-1].split()[0]) == jobs + 1:
             first, last = (datetime.strptime(s, "%a %b %d %H:%M:%S %Y") for s in (stamps[0], stamps[-1]))
             minutes, seconds = divmod(int((last - first).total_seconds()), 60)
             return f"The last complete run ({done[-1].split()[0]} jobs) took {minutes} min {seconds} s of wall time."
-    return "(no complete snakemake log found)"
+    return "(no complete snakemake log of this study found)"
 
 
 def _spread(entry: dict, scale: float = 1.0, digits: int = 3) -> str:
@@ -173,6 +179,22 @@ def benchmark_summary(path: Path) -> str:
             f"{overhead['job_s']:.0f} job-seconds over {overhead['jobs']} jobs.",
         ]
     return "\n".join(lines)
+
+
+def prediction_check(path: Path) -> str:
+    """The figures of `python benchmarks/prediction_check.py --json results/prediction_check.json`."""
+    if not path.exists():
+        return "(run `python benchmarks/prediction_check.py --json results/prediction_check.json` to fill this)"
+    check = json.loads(path.read_text())
+    minutes = {key: divmod(round(check[key]), 60) for key in ("predicted_s", "measured_s")}
+    return (
+        f"`scripts/predict_time.py` against a real run of {' + '.join(f'`{c}`' for c in check['configs'])} "
+        f"({check['jobs']} jobs, {check['cores']} cores), predicted from this study's records before the run: "
+        f"predicted {'{} min {} s'.format(*minutes['predicted_s'])}, measured "
+        f"{'{} min {} s'.format(*minutes['measured_s'])}, predicted / measured = {check['ratio']:.2f}. "
+        "The check shares this study's training settings: it tests the cost of each job, not how many epochs a "
+        "training with other settings needs (`predict_time.py` warns when they differ)."
+    )
 
 
 def render(results: Path) -> str:
@@ -253,8 +275,10 @@ def render(results: Path) -> str:
         ]
         parts += [reduced_pivot(pd.read_csv(pythia / "reduced.csv"))]
     parts += ["", "### Where the time goes (from the `benchmark:` records)", ""]
-    parts += [wall_time(Path(".snakemake") / "log"), "", run_summary(results).strip()]
+    parts += [wall_time(Path(".snakemake") / "log", len(benchmark_records(results))), "", run_summary(results).strip()]
     parts += ["", "### Performance ratios (`benchmarks/run.py`)", "", benchmark_summary(results / "benchmarks.json")]
+    parts += ["", "### Time prediction check (`benchmarks/prediction_check.py`)", ""]
+    parts += [prediction_check(results / "prediction_check.json")]
     parts += ["", END]
     return "\n".join(parts)
 

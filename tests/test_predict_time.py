@@ -34,3 +34,41 @@ def test_longest_remaining_path_goes_first():
     # One slot can't help it; two slots: the long chain must start at once, not after the short jobs.
     jobs = graph([1, 1, 1, 1, 5, 5], [set(), set(), set(), set(), set(), {4}])  # the chain listed last
     assert predict_time.simulate(jobs, 2) == 10  # in listed order it would take 12
+
+
+def test_the_readme_times_the_run_of_its_own_study(tmp_path):
+    """The wall time is read from the latest log that completed the study's jobs, not from a later run of
+    another study or a partial rerun (both log into the same .snakemake/log)."""
+    spec = importlib.util.spec_from_file_location("readme_results", REPO / "scripts" / "readme_results.py")
+    readme_results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(readme_results)
+
+    def log(name: str, steps: int, start: str, end: str) -> None:
+        lines = [f"[Wed Dec  2 {start} 2026]", f"{steps} of {steps} steps (100%) done", f"[Wed Dec  2 {end} 2026]"]
+        (tmp_path / f"{name}.snakemake.log").write_text("\n".join(lines) + "\n")
+
+    log("2026-12-02T01", 276, "01:00:00", "01:52:10")  # the study: 275 benchmarked jobs + all
+    log("2026-12-02T02", 6, "02:00:00", "02:00:30")  # a rerun of a few jobs
+    log("2026-12-02T03", 86, "03:00:00", "03:15:00")  # another study
+    assert readme_results.wall_time(tmp_path, 275) == "The last complete run (276 jobs) took 52 min 10 s of wall time."
+    assert "no complete" in readme_results.wall_time(tmp_path, 100)
+
+
+def test_settings_the_records_cannot_foresee_are_named():
+    """Training settings change the epochs a training needs, so a prediction across them says so."""
+    from xaugjets.config import validate_config
+
+    measured = validate_config({"samples": ["toy"], "models": ["xaug_dnn"]})
+    same = validate_config({"samples": ["toy"], "models": ["xaug_dnn"], "toy": {"shards": 50}})
+    assert predict_time.unforeseen(same, measured) == []
+    other = validate_config(
+        {
+            "samples": ["toy"],
+            "models": ["xaug_dnn", "cnn2d_xaug"],
+            "training": {"batch_size": 1024},
+            "reduced": {"models": ["xaug_dnn", "cnn2d_xaug"]},
+        }
+    )
+    notes = predict_time.unforeseen(other, measured)
+    assert notes[0].startswith("training.batch_size is 1024 here but 256")
+    assert len(notes) == 3 and "cnn2d_xaug" in notes[2]
