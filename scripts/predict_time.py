@@ -183,8 +183,9 @@ CONVERGENCE_KEYS = ("batch_size", "patience", "min_delta", "learning_rate", "dro
 
 def unforeseen(target: dict, measured: dict) -> list[str]:
     """What the measured run cannot tell about the target: the epochs a training needs depend on the training
-    settings (seen here: paper.yaml's batch 1024, patience 10, min_delta 1e-4 took 2.3-4.2x the epochs of the
-    default study's), and a reduced-set network that the measured run did not retrain has no cost record."""
+    settings (seen here: paper.yaml's batch 1024, patience 10, min_delta 1e-4 took 2.2-4.9x, per seed, the
+    epochs of the default study's), and a reduced-set network that the measured run did not retrain has no
+    cost record."""
     notes = [
         f"training.{key} is {target['training'][key]} here but {measured['training'][key]} in the measured run"
         for key in CONVERGENCE_KEYS
