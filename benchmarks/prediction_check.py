@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
@@ -38,12 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
 
+    target = predict_time.target_config(CONFIGS)
     jobs = predict_time.dry_run(CONFIGS)
-    predict_time.job_seconds(jobs, args.results, predict_time.target_config(CONFIGS), 1.0)
+    predict_time.job_seconds(jobs, args.results, target, 1.0)
     predicted = predict_time.simulate(jobs, args.cores)
     print(f"predicted: {len(jobs)} jobs, {predict_time.describe(predicted)} on {args.cores} cores", flush=True)
 
-    study = REPO / yaml.safe_load(CONFIGS[-1].read_text())["study_dir"]
+    study = REPO / target["study_dir"]
     shutil.rmtree(study, ignore_errors=True)
     command = [sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--configfile", *map(str, CONFIGS)]
     start = time.perf_counter()

@@ -106,6 +106,10 @@ def run_summary(results: Path) -> str:
     return f"{total}.\n\n" + stages.to_markdown(index=False, floatfmt=".3g") + "\n"
 
 
+def _min_s(seconds: float) -> str:
+    return "{} min {} s".format(*divmod(round(seconds), 60))
+
+
 def wall_time(logs: Path, jobs: int) -> str:
     """The wall time of the latest complete snakemake run of this study: the latest log that completed its
     ``jobs`` benchmarked jobs plus the target rule (other studies and partial reruns log elsewhere or fewer)."""
@@ -117,8 +121,8 @@ def wall_time(logs: Path, jobs: int) -> str:
         stamps = [line.strip("[]") for line in text.splitlines() if line.startswith("[") and line.endswith("]")]
         if done and len(stamps) >= 2 and int(done[-1].split()[0]) == jobs + 1:
             first, last = (datetime.strptime(s, "%a %b %d %H:%M:%S %Y") for s in (stamps[0], stamps[-1]))
-            minutes, seconds = divmod(int((last - first).total_seconds()), 60)
-            return f"The last complete run ({done[-1].split()[0]} jobs) took {minutes} min {seconds} s of wall time."
+            took = _min_s((last - first).total_seconds())
+            return f"The last complete run ({done[-1].split()[0]} jobs) took {took} of wall time."
     return "(no complete snakemake log of this study found)"
 
 
@@ -186,12 +190,11 @@ def prediction_check(path: Path) -> str:
     if not path.exists():
         return "(run `python benchmarks/prediction_check.py --json results/prediction_check.json` to fill this)"
     check = json.loads(path.read_text())
-    minutes = {key: divmod(round(check[key]), 60) for key in ("predicted_s", "measured_s")}
     return (
         f"`scripts/predict_time.py` against a real run of {' + '.join(f'`{c}`' for c in check['configs'])} "
         f"({check['jobs']} jobs, {check['cores']} cores), predicted from this study's records before the run: "
-        f"predicted {'{} min {} s'.format(*minutes['predicted_s'])}, measured "
-        f"{'{} min {} s'.format(*minutes['measured_s'])}, predicted / measured = {check['ratio']:.2f}. "
+        f"predicted {_min_s(check['predicted_s'])}, measured {_min_s(check['measured_s'])}, "
+        f"predicted / measured = {check['ratio']:.2f}. "
         "The check shares this study's training settings: it tests the cost of each job, not how many epochs a "
         "training with other settings needs (`predict_time.py` warns when they differ)."
     )
