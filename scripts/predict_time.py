@@ -32,10 +32,10 @@ from xaugjets.config import validate_config
 
 REPO = Path(__file__).resolve().parents[1]
 EMPTY_JOB_S = {"torch": 4.0, "plots": 3.0, "cli": 0.4}  # used when results/benchmarks.json is absent
-TORCH_RULES = {"train", "explain", "reduced"}
+TORCH_RULES = {"train", "explain", "reduced", "efp_search"}
 PLOT_RULES = {
     "relevance_summary", "summary_plots", "decision_ordering", "performance_table", "toy_overlap_scan",
-    "reduced_summary",
+    "reduced_summary", "efp_summary",
 }  # fmt: skip
 XAUG_INPUTS = {"toy": 4, "pythia": 36}  # expert variables per sample kind (all of them: xaug_inputs empty)
 
@@ -138,6 +138,26 @@ def reduced_fits(config: dict, sample: str) -> int:
     return len(ks) * (len(reduced["methods"]) + len(reduced["rankings"])) * len(reduced["models"])
 
 
+def efp_fits(config: dict, sample: str) -> int:
+    """Trainings of one guided-search job at most: every black box and start set, every step."""
+    efp = config.get("efp")
+    if not efp or not efp["enabled"]:  # a run from before the search, or with it off
+        return 0
+    from xaugjets.toy import XAUG_NAMES as TOY_XAUG
+
+    starts = [s for s in efp["start_sets"].values() if kind(sample) != "toy" or set(s) <= set(TOY_XAUG)]
+    boxes = [m for m in efp["black_boxes"] if m in config["models"]]
+    return len(boxes) * len(starts) * (efp["max_steps"] + 1)
+
+
+def efp_count(config: dict) -> int:
+    """EFPs per jet (cost of the efp job grows with it)."""
+    from xaugjets.efp import graphs
+
+    efp = config.get("efp")
+    return len(graphs(efp["max_degree"], efp["prime_only"])) if efp else 1
+
+
 def work_factor(job: Job, target: dict, measured: dict, epochs: dict[tuple[str, str], float]) -> float:
     """How much more work this job is than its measured counterpart (1: the same)."""
     sample, model = job.wildcards.get("sample", "pythia"), job.wildcards.get("model", "")
@@ -161,6 +181,9 @@ def work_factor(job: Job, target: dict, measured: dict, epochs: dict[tuple[str, 
         "decision_ordering": seeds,
         "reduced": jets * reduced_fits(target, sample) / max(reduced_fits(measured, sample), 1),
         "reduced_summary": seeds * reduced_fits(target, sample) / max(reduced_fits(measured, sample), 1),
+        "efp": jets * efp_count(target) / efp_count(measured),
+        "efp_search": jets * efp_fits(target, sample) / max(efp_fits(measured, sample), 1),
+        "efp_summary": seeds,
     }
     return factors.get(job.rule, 1.0)
 

@@ -57,6 +57,8 @@ def test_default_and_test_configs_are_valid(repo, good):
         ("training.learning_rat", 0.1, r"training: Additional properties are not allowed \('learning_rat'"),
         ("images.grid", 15, r"images\.grid: must be even"),
         ("dataset.windows", {"theta": [0.3, 0.1]}, r"dataset\.windows\.theta: window low \(0.3\) must be below"),
+        ("efp.black_boxes", ["cnn2d", "cnn3d"], r"efp\.black_boxes\.1: 'cnn3d' is neither one of"),
+        ("efp.max_degree", 9, r"efp\.max_degree: 9 is greater than the maximum of 7"),
     ],
 )
 def test_broken_config_names_the_key(good, path, value, message):

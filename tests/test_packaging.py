@@ -229,3 +229,17 @@ def test_installed_package_runs_a_workflow_copy_from_another_directory(tmp_path)
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Job stats" in proc.stdout + proc.stderr
+
+
+def test_no_deps_pins_are_installed_the_same_way_by_both_routes():
+    """energyflow & co. (requirements-nodeps.txt) go in without dependencies in the Makefile and in the
+    conda env's post-deploy script, at the same versions, and never through requirements.txt."""
+    lines = (REPO / "requirements-nodeps.txt").read_text().splitlines()
+    nodeps = {normalize(m[1]): m[2] for m in map(PIN.match, lines) if m}
+    assert "energyflow" in nodeps
+    script = (REPO / "envs" / "xaugjets.post-deploy.sh").read_text()
+    installed = dict(re.findall(r"([A-Za-z0-9_.-]+)==([^\s]+)", script))
+    assert "--no-deps" in script and {normalize(k): v for k, v in installed.items()} == nodeps
+    assert "--no-deps -r requirements-nodeps.txt" in (REPO / "Makefile").read_text()
+    pins = (REPO / "requirements.txt").read_text()
+    assert not any(re.search(rf"^{name}==", pins, re.M | re.I) for name in nodeps)

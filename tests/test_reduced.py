@@ -15,7 +15,9 @@ from xaugjets.reduced import (
     RankingInputs,
     by_chance,
     by_single_variable_auc,
+    drop_sets,
     feature_sets,
+    preloaded_weights,
     rankings,
     reduced_table,
     retrain,
@@ -123,3 +125,29 @@ def test_selected_split_keeps_columns_consistent(toy_dataset):
     arrays, attrs = read_dataset(str(toy_dataset))
     test = with_xaug_columns(select_split(arrays, "test"), attrs["xaug_inputs"], ["r1"])
     assert test["xaug_scaled"].shape[1] == 1 and test["xaug"].shape[1] == len(attrs["xaug_names"])
+
+
+def test_drop_sets_keep_variables_at_or_above_each_threshold_and_skip_trivial_sets():
+    delta_auc = pd.Series({"a": 0.02, "b": 0.0005, "c": -0.001})
+    sets = drop_sets(delta_auc, NAMES, [-1.0, 0.0, 0.001, 0.05])
+    assert sets == [(0.0, ("a", "b")), (0.001, ("a",))]  # -1 keeps all, 0.05 keeps none
+
+
+def test_a_preloaded_network_is_the_full_one_with_the_dropped_inputs_at_zero():
+    """Removing a variable's input weights is the same as feeding it 0: before any retraining, the reduced
+    network from preloaded weights gives the full network's logits on jets with the dropped inputs zeroed."""
+    import torch
+
+    from xaugjets.models import build_model
+
+    torch.manual_seed(0)
+    shapes = {"grid": 8, "n_particles": 4, "n_particle_features": 3}
+    full = build_model("cnn2d_xaug", dropout=0.0, head_dropout=0.0, n_xaug=5, **shapes).eval()
+    kept = [0, 3, 4]
+    reduced = build_model("cnn2d_xaug", dropout=0.0, head_dropout=0.0, n_xaug=3, **shapes).eval()
+    reduced.load_state_dict(preloaded_weights(full.state_dict(), 5, kept))
+    image, xaug = torch.rand(6, 1, 8, 8), torch.rand(6, 5)
+    zeroed = xaug.clone()
+    zeroed[:, [1, 2]] = 0.0
+    with torch.no_grad():
+        torch.testing.assert_close(reduced(image, xaug[:, kept]), full(image, zeroed))

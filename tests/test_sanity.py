@@ -10,12 +10,14 @@ from xaugjets.attribution import METHODS, MethodSettings, lrp_method
 from xaugjets.models import build_model
 from xaugjets.relevance import RuleParameters
 from xaugjets.sanity import (
+    SHUFFLED_LABELS,
     SURVIVES,
     cascading_randomization,
     map_correlation,
     parametrized_layers,
     randomized,
     sanity_table,
+    shuffled_labels,
 )
 
 SHAPES = {"grid": 16, "n_particles": 20, "n_particle_features": 5, "n_xaug": 4, "dropout": 0.2, "head_dropout": 0.0}
@@ -76,3 +78,34 @@ def test_verdict_flags_a_method_whose_maps_survive():
     table, verdict = sanity_table(per_seed)
     assert verdict.set_index("method")["passes"].to_dict() == {"kept": False, "good": True}
     assert SURVIVES == 0.5 and (table["spearman_seed"] == 0).all()
+
+
+def test_shuffled_labels_permute_within_train_and_val_and_leave_test_alone():
+    rng = np.random.default_rng(0)
+    split = np.repeat([0, 1, 2], [60, 20, 20])
+    arrays = {"label": rng.integers(0, 2, 100), "weight": rng.random(100), "split": split, "x": np.arange(100)}
+    out = shuffled_labels(arrays, seed=1)
+    np.testing.assert_array_equal(out["label"][split == 2], arrays["label"][split == 2])
+    np.testing.assert_array_equal(out["x"], arrays["x"])  # the jets stay where they are
+    for s in (0, 1):
+        assert sorted(out["label"][split == s]) == sorted(arrays["label"][split == s])  # class counts kept
+    assert not np.array_equal(out["label"][split == 0], arrays["label"][split == 0])
+    np.testing.assert_array_equal(shuffled_labels(arrays, seed=1)["label"], out["label"])  # seeded
+
+
+def test_a_shuffled_label_twin_with_the_same_maps_is_flagged():
+    """The twin row: the network itself as its "twin" explains alike (ρ = 1, flagged); an unrelated network
+    of the same architecture does not."""
+    images = (
+        torch.ones(24, 1, 16, 16) + 0.01 * torch.randn(24, 1, 16, 16, generator=torch.Generator().manual_seed(1)),
+    )
+    methods = {"epsilon": lrp_method("epsilon", RuleParameters(0.1, 2.0))}
+    same = cascading_randomization(cnn2d(), images, methods, "signal", FAST, seed=5, label_shuffled=cnn2d())
+    twin = same[same["randomized"] == SHUFFLED_LABELS]
+    assert len(twin) == 1 and twin["spearman"].iloc[0] == 1.0
+    _, verdict = sanity_table([same, same])
+    assert not verdict["passes"].iloc[0] and verdict["spearman_shuffled_labels"].iloc[0] == 1.0
+    torch.manual_seed(7)
+    other = build_model("cnn2d", **SHAPES).eval()
+    table = cascading_randomization(cnn2d(), images, methods, "signal", FAST, seed=5, label_shuffled=other)
+    assert abs(table[table["randomized"] == SHUFFLED_LABELS]["spearman"].iloc[0]) < 0.3

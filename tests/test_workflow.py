@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import h5py
 import pandas as pd
 import pytest
 from workflow_helpers import REPO, SUBSET_ARGS, SUBSET_SAMPLE, assert_same_tables, job_counts, snakemake
@@ -189,7 +190,9 @@ def test_paper_config_dry_run_with_slurm_profile(tmp_path):
     assert counts["explain"] == networks * 10
     assert counts["relevance_summary"] == networks
     assert counts["reduced"] == 4 * 10  # every sample but toy-reference, every seed
-    assert counts["total"] == 2000 + 200 + 230 + 230 + 23 + 5 * 7 + 4 + 4 * 11  # 7 per-sample summaries, 4 others
+    assert counts["efp"] == 4 and counts["efp_search"] == 4 * 10 and counts["efp_summary"] == 4
+    per_sample = 5 * 7 + 4 * (11 + 12)  # 7 summaries each; reduced (10 seeds + 1) and EFP (1 + 10 seeds + 1)
+    assert counts["total"] == 2000 + 200 + 230 + 230 + 23 + per_sample + 4
 
 
 @pytest.mark.slow
@@ -281,3 +284,29 @@ def test_reduced_sets_in_the_tiny_study(study):
     assert re.search(r"\| xaug_dnn +\| presetA", (results / "pythia" / "answer.md").read_text())
     toy = pd.read_csv(results / "toy-overlap0" / "tables" / "reduced.csv")
     assert set(toy.loc[toy["ranking"] == "single_auc", "features"]) <= {"z", "theta", "z theta", "theta z"}
+
+
+@pytest.mark.slow
+def test_drop_and_retrain_in_the_tiny_study(study):
+    """Each drop set twice, from scratch and from the full network's weights, with fewer variables than all."""
+    drop = pd.read_csv(study / "results" / "pythia" / "tables" / "reduced_drop.csv")
+    assert len(drop) and set(drop["start"]) == {"scratch", "preloaded"}
+    assert (drop.groupby("threshold")["start"].nunique() == 2).all()
+    assert ((drop["k"] < 36) & (drop["k"] + drop["dropped"] == 36)).all()
+    assert (drop.loc[drop["start"] == "scratch", "epochs_vs_scratch"] == 1).all()
+
+
+@pytest.mark.slow
+def test_guided_efp_search_in_the_tiny_study(study):
+    """Both black boxes from both start sets on Pythia; the toy has no m_sd, so only the XAUG start runs."""
+    results = study / "results"
+    final = pd.read_csv(results / "pythia" / "tables" / "efp_search_final.csv")
+    assert set(zip(final["black_box"], final["start"], strict=True)) == {
+        (box, start) for box in ("cnn2d", "cnn1d") for start in ("xaug", "m_sd_tau21")
+    }
+    assert final[["start_ado", "ado"]].stack().between(0, 1).all()
+    steps = pd.read_csv(results / "pythia" / "tables" / "efp_search.csv")
+    assert (steps.loc[steps["step"] == 0, "added"] == "(start set) (2/2)").all()
+    assert set(pd.read_csv(results / "toy-overlap0" / "tables" / "efp_search_final.csv")["start"]) == {"xaug"}
+    assert "guided EFP search" in (results / "pythia" / "answer.md").read_text()
+    assert "efp_n2_d1_k0" in h5py.File(results / "pythia" / "efp.h5", "r").attrs["names"]

@@ -11,6 +11,7 @@ path), ``training`` and ``runtime`` fit networks;
 other attribution methods; ``occlusion``: masked inputs); ``crosscheck`` compares methods and taggers,
 with ``ado`` (decision ordering), ``activations`` (neuron activation patterns) and ``sanity``
 (cascading randomization); ``reduced`` ranks the expert variables and retrains on the top k;
+``efp`` computes energy flow polynomials and ``efp_search`` runs the black-box guided search through them;
 ``metrics``, ``aggregation``, ``plots`` and ``answer`` (the one-page answer per
 sample) summarize. Shared: ``study`` (the samples of a study and their
 conventions), ``config`` (validation), ``io`` (file formats, atomic writes, provenance), ``seeds``, and

@@ -63,7 +63,7 @@ def _agreement(tables: Path, model: str) -> str:
 
 def _sanity(tables: Path, model: str) -> str:
     """Which methods the cascading-randomization check flags (their maps outlive a random network)."""
-    from .sanity import SURVIVES
+    from .sanity import SHUFFLED_LABELS, SURVIVES
 
     table = pd.read_csv(tables / f"sanity_{model}.csv")
     if table.empty:
@@ -77,7 +77,18 @@ def _sanity(tables: Path, model: str) -> str:
         if len(flagged)
         else f"every method passes (largest ρ with every layer random: {worst['method']}, {worst['spearman']:.2f})"
     )
-    return f"Sanity check by cascading randomization: {verdict}."
+    text = f"Sanity check by cascading randomization: {verdict}."
+    twin = table[table["randomized"] == SHUFFLED_LABELS]
+    if len(twin):
+        alike = twin[twin["spearman"] >= SURVIVES]
+        top = twin.nlargest(1, "spearman").iloc[0]
+        listed = ", ".join(f"{r['method']} (ρ = {r['spearman']:.2f})" for _, r in alike.iterrows())
+        text += " Against the same network trained on shuffled labels: " + (
+            f"flagged (maps alike, ρ ≥ {SURVIVES}): {listed}"
+            if len(alike)
+            else f"every method's maps differ (largest ρ: {top['method']}, {top['spearman']:.2f})"
+        ) + "."
+    return text
 
 
 def _decision_ordering(tables: Path, models: Sequence[str], expert: str) -> str:
@@ -142,6 +153,33 @@ def _reduced(tables: Path) -> str:
     )
 
 
+def _efp_search(tables: Path) -> str:
+    """Per black box and start set: ADO with the black box before and after the guided EFP search."""
+    if not (tables / "efp_search_final.csv").exists():
+        return "Not run for this sample (efp.enabled is off, or the networks it needs are not trained)."
+    final = pd.read_csv(tables / "efp_search_final.csv", keep_default_na=False)
+    rows = [
+        {
+            "black box": row["black_box"],
+            "start set": row["start"],
+            "ADO, start set alone": _value(row, "start_ado"),
+            "EFPs added (mean over seeds)": f"{row['efps_added']:.3g}",
+            "ADO, end of search": _value(row, "ado"),
+            "AUC, end of search": _value(row, "auc"),
+            "EFPs added per seed": row["final_sets"],
+        }
+        for _, row in final.iterrows()
+    ]
+    return "\n".join(
+        [
+            "The expert network (xaug_dnn) on a start set, then with the energy flow polynomial that best orders "
+            "the jet pairs on which it and the black box disagree, added step by step (`tables/efp_search.csv`).",
+            "",
+            pd.DataFrame(rows).to_markdown(index=False),
+        ]
+    )
+
+
 def answer_page(tables: Path, sample: str, models: Sequence[str], methods: Sequence[str], expert: str) -> str:
     """The page, in Markdown.  ``expert`` is the network that sees only expert variables (xaug_dnn)."""
     tables = Path(tables)
@@ -171,5 +209,6 @@ def answer_page(tables: Path, sample: str, models: Sequence[str], methods: Seque
             _decision_ordering(tables, models, expert),
         ]
     parts += ["", "## Reduced expert sets", "", _reduced(tables)]
+    parts += ["", "## What the expert variables miss: the guided EFP search", "", _efp_search(tables)]
     parts.append("")
     return "\n".join(parts)

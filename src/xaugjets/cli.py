@@ -169,12 +169,17 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     settings = TrainSettings.from_config(vars(args))
     user = UserModel(args.factory, tuple(args.inputs)) if args.factory else None
-    metrics = train(args.dataset, args.model, args.seed, args.outdir, settings, user)
+    metrics = train(args.dataset, args.model, args.seed, args.outdir, settings, user, args.shuffled_labels)
     _log(
         f"{args.model} seed {args.seed}: AUC {metrics['auc']:.4f} after {metrics['epochs']} epochs "
         f"(best {metrics['best_epoch']}, stopped by {metrics['stop_reason']}) on {metrics['device']} "
         f"({metrics['train_seconds']:.1f} s)"
     )
+    if args.shuffled_labels:
+        _log(
+            f"twin on shuffled labels: {metrics['shuffled_labels_epochs']} epochs, "
+            f"test AUC {metrics['shuffled_labels_test_auc']:.3f}"
+        )
 
 
 def cmd_explain(args: argparse.Namespace) -> None:
@@ -215,11 +220,18 @@ def cmd_explain(args: argparse.Namespace) -> None:
     with io.atomic_path(outdir / "activations.csv") as tmp:
         patterns.to_csv(tmp, index=False, float_format="%.6g")
     sanity_jets = select_split(everything, "test", settings.sanity_jets) if settings.sanity_jets else None
-    _sanity_check(net.to(device), sanity_jets, settings, outdir / "sanity.csv")
+    label_shuffled = load_model(args.label_shuffled).to(device) if args.label_shuffled else None
+    _sanity_check(net.to(device), sanity_jets, settings, outdir / "sanity.csv", label_shuffled)
 
 
-def _sanity_check(net: torch.nn.Module, arrays: dict | None, settings: ExplainSettings, path: Path) -> None:
-    """Cascading randomization on a few test jets (none: switched off, an empty table)."""
+def _sanity_check(
+    net: torch.nn.Module,
+    arrays: dict | None,
+    settings: ExplainSettings,
+    path: Path,
+    label_shuffled: torch.nn.Module | None,
+) -> None:
+    """Cascading randomization (and the shuffled-label twin) on a few test jets (none: off, an empty table)."""
     import pandas as pd
 
     from . import io
@@ -235,7 +247,9 @@ def _sanity_check(net: torch.nn.Module, arrays: dict | None, settings: ExplainSe
         methods = {name: method_for(name, settings) for name in settings.names}
         methods = {name: m for name, m in methods.items() if not_applicable(m, net) is None}
         inputs = input_tensors(arrays, net.inputs)
-        table = cascading_randomization(net, inputs, methods, settings.explained_output, settings.method_settings)
+        table = cascading_randomization(
+            net, inputs, methods, settings.explained_output, settings.method_settings, label_shuffled=label_shuffled
+        )
     with io.atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
     _log(f"sanity check: {len(table)} rows ({time.perf_counter() - start:.1f} s)")
@@ -336,7 +350,10 @@ def _sanity_summary(args: argparse.Namespace) -> None:
         "check": "cascading randomization (Adebayo et al. 2018): layers re-initialized from the output",
         "map": "R of every non-zero input element; Spearman ρ per jet with the trained network's map, mean over jets",
         "spearman": "|ρ| of the signed maps (decides the verdict); spearman_abs: ρ of the |R| maps",
-        "flagged": f"ρ ≥ {SURVIVES} with every layer random: {', '.join(flagged) if flagged else 'none'}",
+        "shuffled labels": "the same network trained on permuted training labels (row 'labels shuffled'); "
+        "relevance.shuffled_labels",
+        "flagged": f"ρ ≥ {SURVIVES} with every layer random or with the shuffled-label network: "
+        f"{', '.join(flagged) if flagged else 'none'}",
         "n_jets": int(per_seed[0]["n_jets"].iloc[0]),
     }
     write_table(table, base, f"{title}, sanity check by cascading randomization", metadata)
@@ -466,7 +483,8 @@ def cmd_reduced(args: argparse.Namespace) -> None:
 
     from .datasets import read_dataset, select_split
     from .io import atomic_path
-    from .reduced import RankingInputs, feature_sets, rankings, retrain
+    from .models import load_model
+    from .reduced import RankingInputs, drop_sets, feature_sets, rankings, retrain, retrain_dropped
     from .runtime import pin_threads
     from .training import TrainSettings
 
@@ -481,6 +499,13 @@ def cmd_reduced(args: argparse.Namespace) -> None:
     for name, order in ranked.items():
         _log(f"ranking {name}: {' '.join(order)}")
     rows, logits = retrain(arrays, names, feature_sets(ranked, args.ks), args.models, args.seed, settings)
+    if args.drop_thresholds:
+        occlusion = pd.read_csv(Path(args.tables) / f"occlusion_{args.ranked_by}.csv")
+        delta_auc = occlusion[occlusion["mask"] == "zero"].set_index("feature")["delta_auc"]
+        sets = drop_sets(delta_auc, names, args.drop_thresholds)
+        states = {model: load_model(path).state_dict() for model, path in zip(args.models, args.full, strict=True)}
+        dropped, dropped_logits = retrain_dropped(arrays, names, sets, states, args.seed, settings)
+        rows, logits = pd.concat([rows, dropped], ignore_index=True), np.concatenate([logits, dropped_logits], axis=1)
     outdir = Path(args.outdir)
     test = select_split(arrays, "test")
     columns = {"label": test["label"], "weight": test["weight"]} | {f"run{i}": logits[:, i] for i in range(len(rows))}
@@ -498,7 +523,7 @@ def cmd_reduced_summary(args: argparse.Namespace) -> None:
     plots.FORMATS[:] = args.formats
     from .aggregation import bootstrap_runs, load_runs, write_table
     from .io import read_h5
-    from .reduced import load_reduced_runs, reduced_table, smallest_sufficient
+    from .reduced import drop_table, load_reduced_runs, reduced_table, smallest_sufficient
 
     _, attrs = read_h5(args.dataset, ())
     names = list(attrs["xaug_inputs"])
@@ -524,7 +549,94 @@ def cmd_reduced_summary(args: argparse.Namespace) -> None:
     smallest = smallest_sufficient(table[table["ranking"] != "all"])
     write_table(smallest, Path(args.smallest_csv).with_suffix(""), "Smallest sufficient k", metadata)
     plots.reduced_curves(table, f"{args.sample}: top-k XAUG networks", Path(args.plot).with_suffix(""))
+    drop_metadata = {
+        "dropped": f"every variable whose occlusion ΔAUC (zero mask, {args.ranked_by}, mean over seeds) is below "
+        "the threshold; the network is retrained on the rest",
+        "start": "scratch: the seeded random initialization; preloaded: the all-XAUG network of the same seed, "
+        "without the first dense layer's columns of the dropped variables",
+        "auc_loss": "AUC(all XAUG) − AUC(this network), paired by seed and resample",
+        "*_vs_scratch": "epochs and training seconds relative to the same set retrained from scratch",
+        "errors": metadata["errors"],
+    }
+    drop = drop_table(runs, boot, {model: names for model in models})
+    write_table(drop, Path(args.drop_csv).with_suffix(""), "Multi-feature drop and retrain", drop_metadata)
     _log(smallest.to_string())
+
+
+def cmd_efp(args: argparse.Namespace) -> None:
+    """EFPs of every jet of a dataset, chunked."""
+    from .efp import dataset_efps
+
+    start = time.perf_counter()
+    meta = dataset_efps(args.dataset, args.output, args.max_degree, args.beta, args.prime_only, args.chunk)
+    _log(f"{len(meta['names'])} EFPs (d <= {args.max_degree}) in {time.perf_counter() - start:.1f} s")
+
+
+def cmd_efp_search(args: argparse.Namespace) -> None:
+    """The guided EFP search from every start set towards every black box, one training seed."""
+    import pandas as pd
+
+    from .datasets import read_dataset, select_split
+    from .efp_search import SearchSettings, guided_search
+    from .io import atomic_path, read_h5
+    from .models import load_model
+    from .runtime import pin_threads, resolve_device
+    from .training import TrainSettings, predict
+
+    pin_threads(args.threads)
+    training = TrainSettings.from_config(vars(args))
+    search = SearchSettings(args.max_steps, args.min_gain, args.max_pairs, args.bootstrap)
+    arrays, attrs = read_dataset(args.dataset)
+    efps, efp_attrs = read_h5(args.efp, ("efp",))
+    if len(efps["efp"]) != len(arrays["label"]):
+        raise ValueError(f"{args.efp} has {len(efps['efp'])} jets, {args.dataset} has {len(arrays['label'])}")
+    names = list(attrs["xaug_inputs"])
+    tables = []
+    for model_file in args.black_boxes:
+        net, model = load_model(model_file), Path(model_file).parent.parent.name
+        device = resolve_device(args.accelerator)
+        black_box = {split: predict(net, select_split(arrays, split), device) for split in ("val", "test")}
+        for start_name, variables in args.start_sets.items():
+            start = list(variables) or names
+            missing = sorted(set(start) - set(names))
+            if missing:
+                _log(f"start set {start_name} skipped: {missing} are not XAUG inputs of this sample")
+                continue
+            steps = guided_search(
+                arrays, efps["efp"], efp_attrs["names"], start, names, black_box, args.seed, training, search
+            )
+            tables.append(steps.assign(black_box=model, start=start_name, seed=args.seed))
+            _log(f"{model} from {start_name}:\n{steps.to_string()}")
+    columns = ["black_box", "start", "seed"]
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
+    with atomic_path(args.output) as tmp:
+        table[columns + [c for c in table.columns if c not in columns]].to_csv(tmp, index=False, float_format="%.6g")
+
+
+def cmd_efp_summary(args: argparse.Namespace) -> None:
+    """Guided-search steps over seeds: table and plot."""
+    from . import plots
+
+    plots.FORMATS[:] = args.formats
+    import pandas as pd
+
+    from .aggregation import write_table
+    from .efp_search import search_table
+
+    steps = pd.concat([pd.read_csv(path) for path in args.steps], ignore_index=True)
+    table, final = search_table(steps)
+    metadata = {
+        "expert network": "xaug_dnn on the start set plus the EFPs added so far (log EFP, standardized)",
+        "search": "the EFP with the highest ADO to the black box on the validation pairs that the expert network "
+        "and the black box order differently; stop when val ADO gains < min_gain",
+        "reported": "ADO with the black box and AUC on the test jets",
+        "errors": "seed: std over seeds; stat: bootstrap over test jets; err: both",
+        "EFPs": args.efp_description,
+    }
+    write_table(table, Path(args.csv).with_suffix(""), "Black-box guided EFP search", metadata)
+    write_table(final, Path(args.final_csv).with_suffix(""), "Guided EFP search: where it ends", metadata)
+    plots.efp_search_steps(table, f"{args.sample}: guided EFP search", Path(args.plot).with_suffix(""))
+    _log(final.to_string())
 
 
 def cmd_provenance(args: argparse.Namespace) -> None:
@@ -556,7 +668,7 @@ STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "images": ("grid", "half_width"),
     },
     "dataset": {"dataset": ("seed", "fractions", "clip_sigma", "xaug_encoding", "windows")},
-    "train": {"training": TRAINING},
+    "train": {"training": TRAINING, "relevance": ("shuffled_labels",)},
     "explain": {
         "relevance": (
             "rules", "methods", "epsilon", "gamma", "ig_steps", "ig_method", "shapley_samples", "shapley_seed",
@@ -570,9 +682,16 @@ STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "performance": {"relevance": ("bootstrap",)},
     "reduced": {
         "training": TRAINING,
-        "reduced": ("ks", "models", "methods", "rankings", "ranked_by"),
+        "reduced": ("ks", "models", "methods", "rankings", "ranked_by", "drop_thresholds"),
     },
     "reduced-summary": {"relevance": ("bootstrap",), "plots": ("formats",), "reduced": ("ranked_by",)},
+    "efp": {"efp": ("max_degree", "beta", "prime_only", "chunk")},
+    "efp-search": {
+        "training": TRAINING,
+        "efp": ("start_sets", "max_steps", "min_gain", "max_pairs"),
+        "relevance": ("bootstrap",),
+    },
+    "efp-summary": {"plots": ("formats",)},
 }  # fmt: skip
 
 
@@ -698,6 +817,7 @@ def _args_train(p: argparse.ArgumentParser) -> None:
 def _args_explain(p: argparse.ArgumentParser) -> None:
     _outputs(p, "dataset", "model_file")
     p.add_argument("--outdir", required=True, help="one {method}.h5 per explanation method is written here")
+    p.add_argument("--label-shuffled", help="the same network trained on shuffled labels (sanity check)")
 
 
 @command(
@@ -763,15 +883,32 @@ def _args_answer(p: argparse.ArgumentParser) -> None:
 def _args_reduced(p: argparse.ArgumentParser) -> None:
     _outputs(p, "dataset", "tables", "outdir")
     p.add_argument("--seed", type=int, required=True, help="training seed")
+    p.add_argument("--full", nargs="*", default=[], help="model.pt of each reduced.models network (this seed)")
 
 
 @command("reduced-summary", cmd_reduced_summary, "Top-k XAUG networks over seeds: table, smallest k, plot.")
 def _args_reduced_summary(p: argparse.ArgumentParser) -> None:
     p.add_argument("runs", nargs="+", help="reduced/seed{seed} folders (runs.csv, scores.csv)")
     p.add_argument("--full", nargs="+", required=True, help="metrics.json of the all-XAUG networks (every seed)")
-    _outputs(p, "dataset", "sample", "csv", "markdown", "smallest_csv", "smallest_markdown", "plot")
+    _outputs(p, "dataset", "sample", "csv", "markdown", "smallest_csv", "smallest_markdown", "plot", "drop_csv")
 
 
+@command("efp", cmd_efp, "Energy flow polynomials of every jet of a dataset (chunked).")
+def _args_efp(p: argparse.ArgumentParser) -> None:
+    _outputs(p, "dataset", "output")
+
+
+@command("efp-search", cmd_efp_search, "Guided EFP search towards each black box from each start set (one seed).")
+def _args_efp_search(p: argparse.ArgumentParser) -> None:
+    _outputs(p, "dataset", "efp", "output")
+    p.add_argument("--black-boxes", nargs="+", required=True, help="model.pt of each black box (this seed)")
+    p.add_argument("--seed", type=int, required=True, help="training seed")
+
+
+@command("efp-summary", cmd_efp_summary, "Guided EFP search over seeds: step table, end points, plot.")
+def _args_efp_summary(p: argparse.ArgumentParser) -> None:
+    p.add_argument("steps", nargs="+", help="steps.csv of every seed")
+    _outputs(p, "sample", "csv", "markdown", "final_csv", "final_markdown", "plot", "efp_description")
 @command("provenance", cmd_provenance, "Record config, its hash, versions and git commit.")
 def _args_provenance(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="the resolved config as JSON")

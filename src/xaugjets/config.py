@@ -65,6 +65,10 @@ def semantic_checks(config: dict[str, Any]) -> None:
     for name, window in config["dataset"]["windows"].items():
         _check_window(f"dataset.windows.{name}", window)
     _check_models(config)
+    for i, name in enumerate(config["efp"]["black_boxes"]):  # those a sample does not train are skipped there
+        if name not in BUILTIN_MODELS and name not in config["user_models"]:
+            known = list(BUILTIN_MODELS)
+            raise ConfigError(f"efp.black_boxes.{i}: {name!r} is neither one of {known} nor in user_models")
     from .study import check_samples  # samples and user_samples
 
     check_samples(config)

@@ -176,20 +176,29 @@ def input_tensors(arrays: dict, inputs: Sequence[str]) -> tuple[torch.Tensor, ..
     return tuple(out)
 
 
-def load_model(path: str) -> TaggerNet:
-    """Rebuild a trained network from ``model.pt`` without unpickling arbitrary objects."""
+def read_model_file(path: str) -> dict:
+    """The record of ``model.pt`` (weights, network, shapes, seed), read without unpickling arbitrary objects."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as err:
         raise FileNotFoundError(f"model file is missing: {path}") from err
     except Exception as err:
         raise OSError(f"cannot read model file {path}: {err}") from err
-    user = UserModel(payload["user"]["factory"], tuple(payload["user"]["inputs"])) if payload.get("user") else None
+
+
+def user_model_of(payload: dict) -> UserModel | None:
+    """The user network a model record was built from (None: one of the study's own)."""
+    return UserModel(payload["user"]["factory"], tuple(payload["user"]["inputs"])) if payload.get("user") else None
+
+
+def load_model(path: str) -> TaggerNet:
+    """Rebuild a trained network from ``model.pt`` without unpickling arbitrary objects."""
+    payload = read_model_file(path)
     net = build_model(
         payload["model"],
         dropout=payload["dropout"],
         head_dropout=payload["head_dropout"],
-        user=user,
+        user=user_model_of(payload),
         **payload["shapes"],
     )
     net.load_state_dict(payload["state_dict"])

@@ -293,13 +293,22 @@ def sanity_curves(table: pd.DataFrame, survives: float, title: str, base: str | 
         ax.set_axis_off()
         save(fig, base)
         return
-    for i, (method, rows) in enumerate(table.groupby("method", sort=False)):
+    cascade = table[table["randomized"] >= 0]  # the shuffled-label twin (randomized < 0) is drawn last, apart
+    twin_x = cascade["randomized"].max() + 1.5
+    for i, (method, rows) in enumerate(cascade.groupby("method", sort=False)):
         style = "-" if i < 10 else "--"
-        ax.errorbar(
+        line = ax.errorbar(
             rows["randomized"], rows["spearman"], yerr=rows["spearman_seed"], ls=style, marker="o", ms=3, label=method
         )
-    steps = table.drop_duplicates("randomized").sort_values("randomized")
-    ax.set_xticks(steps["randomized"], ["trained", *steps["layer"].iloc[1:]], rotation=45, ha="right", fontsize=7)
+        twin = table[(table["method"] == method) & (table["randomized"] < 0)]
+        if len(twin):
+            color = line[0].get_color()
+            ax.errorbar([twin_x], twin["spearman"], yerr=twin["spearman_seed"], marker="s", ms=4, color=color)
+    steps = cascade.drop_duplicates("randomized").sort_values("randomized")
+    ticks, names = list(steps["randomized"]), ["trained", *steps["layer"].iloc[1:]]
+    if (table["randomized"] < 0).any():
+        ticks, names = [*ticks, twin_x], [*names, "labels shuffled"]
+    ax.set_xticks(ticks, names, rotation=45, ha="right", fontsize=7)
     ax.axhline(survives, color="0.5", ls=":", lw=1)
     ax.set_xlabel("layers re-initialized, from the output")
     ax.set_ylabel("|Spearman ρ| of R maps with the trained net")
@@ -371,5 +380,20 @@ def reduced_curves(table: pd.DataFrame, title: str, base: str | Path) -> None:
             ax.set_xlabel("k (top-k XAUG variables)")
             ax.set_ylabel(f"{label} ({model})")
         row_axes[0].legend(frameon=False, fontsize=7)
+    fig.suptitle(title)
+    save(fig, base)
+
+
+def efp_search_steps(table: pd.DataFrame, title: str, base: str | Path) -> None:
+    """ADO with the black box and AUC against the search step, one line per (black box, start set)."""
+    figures = (("ado", "ADO with the black box (test)"), ("auc", "AUC of the expert network (test)"))
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8))
+    for (black_box, start), curve in table.groupby(["black_box", "start"], sort=False):
+        for ax, (figure, label) in zip(axes, figures, strict=True):
+            search = f"{black_box} from {start}"
+            ax.errorbar(curve["step"], curve[figure], yerr=curve[f"{figure}_err"], marker="o", ms=3, label=search)
+            ax.set_xlabel("step (EFPs added)")
+            ax.set_ylabel(label)
+    axes[0].legend(frameon=False, fontsize=7)
     fig.suptitle(title)
     save(fig, base)

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .aggregation import Run, paired_difference, paired_runs, performance_table
+from .aggregation import Run, _spread, paired_difference, paired_runs, performance_table
 from .metrics import auc
 
 if TYPE_CHECKING:
     from .training import TrainSettings
 
+DROP_PREFIX = "drop<"  # the ranking name of a drop-and-retrain run: drop<{threshold}:{start}
+DROP_STARTS = ("scratch", "preloaded")  # a drop set's network starts from random weights or the full network's
 RANDOM_SEED_OFFSET = 7919  # the random ranking of training seed s uses seed s + this (not the training stream)
 
 
@@ -132,6 +134,64 @@ def retrain(
     return pd.DataFrame(rows), np.stack(logits, axis=1)
 
 
+def drop_sets(occlusion: pd.Series, names: Sequence[str], thresholds: Sequence[float]) -> list[tuple[float, tuple]]:
+    """(t, kept variables) for every threshold t: drop each variable whose ΔAUC (``occlusion``, by name) is
+    below t.  A threshold that keeps every variable (the full network) or none is left out."""
+    out = []
+    for threshold in thresholds:
+        kept = tuple(name for name in names if occlusion.get(name, -np.inf) >= threshold)
+        if 0 < len(kept) < len(names):
+            out.append((float(threshold), kept))
+    return out
+
+
+def preloaded_weights(state: dict, n_xaug: int, kept_columns: Sequence[int]) -> dict:
+    """The full network's weights for a network on the XAUG columns ``kept_columns`` only.
+
+    The XAUG vector joins the dense head last (:class:`xaugjets.models.TaggerNet`), so the first head layer
+    loses the weight columns of the dropped variables; every other weight is kept as it is.
+    """
+    weight = state["head.0.weight"]
+    n_flat = weight.shape[1] - n_xaug
+    keep = [*range(n_flat), *(n_flat + c for c in kept_columns)]
+    return state | {"head.0.weight": weight[:, keep].clone()}
+
+
+def retrain_dropped(
+    arrays: dict[str, np.ndarray],
+    names: Sequence[str],
+    sets: Sequence[tuple[float, tuple[str, ...]]],
+    full_states: dict[str, dict],
+    seed: int,
+    settings: TrainSettings,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Fit every model of ``full_states`` on every drop set twice: from scratch and from its full weights.
+
+    Rows carry the ranking ``drop<{t}:{start}`` (start: scratch or preloaded), the threshold and the start.
+    """
+    from .datasets import select_split
+    from .training import evaluate, fit
+
+    test = select_split(arrays, "test")
+    done: dict[tuple[str, tuple[str, ...], str], tuple[np.ndarray, dict]] = {}
+    rows, logits = [], []
+    for model, state in full_states.items():
+        for threshold, keep in sets:
+            columns = [list(names).index(name) for name in keep]
+            for start in DROP_STARTS:
+                if (model, keep, start) not in done:  # two thresholds that keep the same set share a fit
+                    initial = preloaded_weights(state, len(names), columns) if start == "preloaded" else None
+                    result = fit(with_xaug_columns(arrays, names, keep), model, seed, settings, initial=initial)
+                    test_keep = with_xaug_columns(test, names, keep)
+                    done[model, keep, start] = evaluate(result, test_keep, model, seed, settings)
+                scores, metrics = done[model, keep, start]
+                ranking = f"{DROP_PREFIX}{threshold:g}:{start}"
+                rows.append(metrics | {"ranking": ranking, "k": len(keep), "features": " ".join(keep)})
+                rows[-1] |= {"threshold": threshold, "start": start}
+                logits.append(scores)
+    return pd.DataFrame(rows), np.stack(logits, axis=1) if logits else np.empty((len(test["label"]), 0))
+
+
 def load_reduced_runs(folders: Sequence[str | Path]) -> list[Run]:
     """The runs written by :func:`retrain` (runs.csv + scores.csv per seed folder), one :class:`Run` each.
 
@@ -161,6 +221,8 @@ def reduced_table(runs: Sequence[Run], boot: np.ndarray, full: dict[str, list[st
     rows = []
     for name in dict.fromkeys(run.model for run in runs):
         model, ranking, k = name.split("|")
+        if ranking.startswith(DROP_PREFIX):  # drop-and-retrain runs: drop_table
+            continue
         index = [i for i, run in enumerate(runs) if run.model == name]
         features = {runs[i].metrics.get("features", " ".join(full[model])) for i in index}
         row = {"model": model, "ranking": ranking, "k": int(k)}
@@ -197,3 +259,31 @@ def smallest_sufficient(table: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def drop_table(runs: Sequence[Run], boot: np.ndarray, full: dict[str, list[str]]) -> pd.DataFrame:
+    """One row per (model, threshold, start) of the drop-and-retrain runs: variables kept, AUC, the AUC lost
+    against the all-XAUG network (paired), epochs and training seconds (mean ± spread over seeds)."""
+    rows = []
+    for name in dict.fromkeys(run.model for run in runs if run.model.split("|")[1].startswith(DROP_PREFIX)):
+        model, _, k = name.split("|")
+        index = [i for i, run in enumerate(runs) if run.model == name]
+        metrics = pd.DataFrame([runs[i].metrics for i in index])
+        row = {"model": model, "threshold": float(metrics["threshold"].iloc[0]), "start": metrics["start"].iloc[0]}
+        row |= {"k": int(k), "dropped": len(full[model]) - int(k)}
+        perf = performance_table(runs, [name], boot).iloc[0]
+        row |= {key: perf[key] for key in perf.index if key.startswith(("n_seeds", "auc", "n_hit_max_epochs"))}
+        full_runs = paired_runs(runs, f"{model}|all|{len(full[model])}", name)
+        paired_difference(row, "auc_loss", runs, boot, *full_runs, "auc")
+        for column in ("epochs", "train_seconds"):
+            values = metrics[column].to_numpy(dtype=np.float64)
+            row[f"{column}_mean"], row[f"{column}_spread"] = float(values.mean()), _spread(values)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    scratch = table[table["start"] == "scratch"].set_index(["model", "threshold"])
+    for column in ("epochs", "train_seconds"):
+        reference = scratch[f"{column}_mean"].reindex(pd.MultiIndex.from_frame(table[["model", "threshold"]]))
+        table[f"{column}_vs_scratch"] = table[f"{column}_mean"].to_numpy() / reference.to_numpy()
+    return table.sort_values(["model", "threshold", "start"], kind="stable").reset_index(drop=True)

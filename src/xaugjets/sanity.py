@@ -4,7 +4,9 @@ Starting from the output, the weights of one more layer at a time are replaced b
 initialization, and every explanation method explains the same jets again.  An explanation that reflects
 what the network learned must change: the rank correlation between the trained network's relevance map of
 a jet and the randomized network's falls towards 0.  A method whose maps stay alike once every layer is
-random describes the input, not the network, and is flagged.
+random describes the input, not the network, and is flagged.  The same holds for a network of the same
+architecture trained on shuffled labels (it has learned nothing about the classes): a method whose maps of
+it resemble the trained network's is flagged too.
 
 The map of a jet is R over its active input elements (non-zero pixels, particle features and expert
 variables): every method here gives an input at 0 no relevance, so over all elements the empty pixels and
@@ -33,6 +35,21 @@ from .attribution import AttributionMethod, MethodSettings
 
 COLUMNS = ["method", "randomized", "layer", "spearman", "spearman_abs", "n_jets"]
 SURVIVES = 0.5  # mean map correlation above which a fully randomized network still "explains" alike
+SHUFFLED_LABELS = -1  # the ``randomized`` value of the rows comparing with a network trained on shuffled labels
+SHUFFLED_LAYER = "labels shuffled (retrained)"
+LABEL_SHUFFLE_SEED_OFFSET = 104729  # the label permutation and the twin of training seed s use seed s + this
+
+
+def shuffled_labels(arrays: dict[str, np.ndarray], seed: int) -> dict[str, np.ndarray]:
+    """``arrays`` whose training and validation labels are permuted (with their weights) within each split: a
+    network trained on them can learn nothing about the classes.  Test rows are untouched."""
+    rng = np.random.default_rng(seed + LABEL_SHUFFLE_SEED_OFFSET)
+    label, weight = arrays["label"].copy(), arrays["weight"].copy()
+    for split in (0, 1):
+        rows = np.flatnonzero(arrays["split"] == split)
+        moved = rng.permutation(rows)
+        label[rows], weight[rows] = arrays["label"][moved], arrays["weight"][moved]
+    return arrays | {"label": label, "weight": weight}
 
 
 def parametrized_layers(net: nn.Module) -> list[str]:
@@ -81,19 +98,26 @@ def cascading_randomization(
     explained_output: str,
     settings: MethodSettings,
     seed: int = 0,
+    label_shuffled: nn.Module | None = None,
 ) -> pd.DataFrame:
-    """One row per (method, number of layers randomized from the output): the mean map correlation."""
+    """One row per (method, number of layers randomized from the output): the mean map correlation.
+
+    With ``label_shuffled`` (the same network trained on shuffled labels), one more row per method compares
+    with its maps (``randomized`` = :data:`SHUFFLED_LABELS`): the data-randomization test of the same paper.
+    """
     net = net.eval()
     values = [t.cpu().numpy() for t in inputs]
     reference = {name: method.attribute(net, inputs, explained_output, settings) for name, method in methods.items()}
     layers = parametrized_layers(net)[::-1]
     rows = [dict(zip(COLUMNS, (name, 0, "", 1.0, 1.0, len(inputs[0])), strict=True)) for name in methods]
-    for k in range(1, len(layers) + 1):
-        shuffled = randomized(net, layers[:k], seed)
+    others = [(k, layers[k - 1], randomized(net, layers[:k], seed)) for k in range(1, len(layers) + 1)]
+    if label_shuffled is not None:
+        others.append((SHUFFLED_LABELS, SHUFFLED_LAYER, label_shuffled.eval()))
+    for k, layer, other in others:
         for name, method in methods.items():
-            maps = method.attribute(shuffled, inputs, explained_output, settings)
+            maps = method.attribute(other, inputs, explained_output, settings)
             signed, magnitude = (map_correlation(reference[name], maps, values, a) for a in (False, True))
-            row = (name, k, layers[k - 1], abs(_mean(signed)), _mean(magnitude), int(np.isfinite(signed).sum()))
+            row = (name, k, layer, abs(_mean(signed)), _mean(magnitude), int(np.isfinite(signed).sum()))
             rows.append(dict(zip(COLUMNS, row, strict=True)))
     return pd.DataFrame(rows)
 
@@ -121,12 +145,14 @@ def sanity_table(per_seed: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.Dat
         .reset_index()
     )
     last = table[table["randomized"] == table["randomized"].max()].set_index("method")
+    shuffled = table[table["randomized"] == SHUFFLED_LABELS].set_index("method")["spearman"].reindex(last.index)
     verdict = pd.DataFrame(
         {
             "method": last.index,
             "spearman_all_random": last["spearman"].to_numpy(),
             "spearman_all_random_seed": last["spearman_seed"].to_numpy(),
-            "passes": (last["spearman"] < SURVIVES).to_numpy(),
+            "spearman_shuffled_labels": shuffled.to_numpy(),
+            "passes": ((last["spearman"] < SURVIVES) & ~(shuffled >= SURVIVES)).to_numpy(),
         }
     )
     return table, verdict

@@ -169,3 +169,17 @@ def reduced_methods(config: dict[str, Any]) -> list[str]:
     """The explanation rankings of the reduced sets that the study computes (reduced.methods ∩ what runs)."""
     explained = {*config["relevance"]["rules"], *config["relevance"]["methods"]}
     return [method for method in config["reduced"]["methods"] if method in explained]
+
+
+def efp_samples(config: dict[str, Any]) -> list[str]:
+    """The samples that get the guided EFP search: every one with the expert network and a black box, except
+    the reference-conventions toy (it checks conventions)."""
+    if not config["efp"]["enabled"]:
+        return []
+    return [s.name for s in samples(config).values() if s.name != REFERENCE_TOY and efp_black_boxes(config, s.name)]
+
+
+def efp_black_boxes(config: dict[str, Any], sample: str) -> list[str]:
+    """The configured black boxes that ``sample`` trains (none if it lacks the expert network, xaug_dnn)."""
+    models = samples(config)[sample].models
+    return [model for model in config["efp"]["black_boxes"] if model in models] if "xaug_dnn" in models else []

@@ -18,7 +18,7 @@ import copy
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -267,12 +267,15 @@ def fit(
     run_id: str = "",
     callbacks: Sequence[Callback] = (),
     user: UserModel | None = None,
+    initial: Mapping[str, torch.Tensor] | None = None,
 ) -> FitResult:
     """Fit ``model_name`` on the train split of ``arrays`` with early stopping on the val split.
 
     Without ``workdir`` nothing touches a file.  With it, a ``last.ckpt`` there from the same ``run_id``
     (model, seed, settings and dataset) is resumed.  ``callbacks`` are extra Lightning callbacks (tests);
-    ``user`` builds a network declared in ``user_models`` instead of one of the study's own.
+    ``user`` builds a network declared in ``user_models`` instead of one of the study's own; ``initial``
+    is a state dict to start from instead of the seeded random initialization (retraining a reduced network
+    from the full one's weights).
     """
     pin_threads(settings.threads)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on GPUs
@@ -286,6 +289,8 @@ def fit(
         user=user,
         **model_shapes(train_arrays),
     )
+    if initial is not None:
+        net.load_state_dict(initial)
     inputs = net.inputs
     if "image" in inputs:
         net = net.to(memory_format=torch.channels_last)
@@ -351,10 +356,38 @@ def evaluate(
     return scores, metrics
 
 
+def _save_model(path: Path, net: TaggerNet, model_name: str, seed: int, settings: TrainSettings, **record: Any) -> None:
+    """``model.pt``: the weights and what rebuilds the network, readable with ``weights_only=True``."""
+    with atomic_path(path) as tmp:
+        torch.save(
+            {
+                "state_dict": net.cpu().state_dict(),
+                "model": model_name,
+                "dropout": settings.dropout,
+                "head_dropout": settings.head_dropout,
+                "seed": seed,
+                **record,
+            },
+            tmp,
+        )
+
+
 def train(
-    dataset: str, model_name: str, seed: int, outdir: str, settings: TrainSettings, user: UserModel | None = None
+    dataset: str,
+    model_name: str,
+    seed: int,
+    outdir: str,
+    settings: TrainSettings,
+    user: UserModel | None = None,
+    shuffled_twin: bool = False,
 ) -> dict[str, Any]:
-    """Fit ``model_name`` with training seed ``seed``; write model.pt, history.csv, scores.csv, metrics.json."""
+    """Fit ``model_name`` with training seed ``seed``; write model.pt, history.csv, scores.csv, metrics.json.
+
+    ``shuffled_twin``: also fit the same network and settings, from its own seed, on shuffled training labels
+    and write it as shuffled_labels.pt, for the explanations' sanity check (nothing to learn: it stops early).
+    """
+    from .sanity import LABEL_SHUFFLE_SEED_OFFSET, shuffled_labels
+
     arrays, attrs = read_dataset(dataset)  # one read, split in memory
     out = Path(outdir)
     workdir = out / "lightning"
@@ -363,20 +396,18 @@ def train(
     test_arrays = select_split(arrays, "test")
     scores, metrics = evaluate(result, test_arrays, model_name, seed, settings)
     metrics["n_train"] = int((arrays["split"] == 0).sum())
-    with atomic_path(out / "model.pt") as tmp:
-        torch.save(
-            {
-                "state_dict": result.net.cpu().state_dict(),
-                "model": model_name,
-                "shapes": model_shapes(test_arrays),
-                "dropout": settings.dropout,
-                "head_dropout": settings.head_dropout,
-                "seed": seed,
-                "xaug_inputs": attrs["xaug_inputs"],
-                "user": None if user is None else {"factory": user.factory, "inputs": list(user.inputs)},
-            },
-            tmp,
-        )
+    record = {
+        "shapes": model_shapes(test_arrays),
+        "xaug_inputs": attrs["xaug_inputs"],
+        "user": None if user is None else {"factory": user.factory, "inputs": list(user.inputs)},
+    }
+    _save_model(out / "model.pt", result.net, model_name, seed, settings, **record)
+    if shuffled_twin:  # its own seed: a shared initialization would make the two networks' maps alike
+        twin_seed = seed + LABEL_SHUFFLE_SEED_OFFSET
+        twin = fit(shuffled_labels(arrays, seed), model_name, twin_seed, settings, user=user)
+        metrics["shuffled_labels_epochs"] = len(twin.history)
+        metrics["shuffled_labels_test_auc"] = evaluate(twin, test_arrays, model_name, twin_seed, settings)[1]["auc"]
+        _save_model(out / "shuffled_labels.pt", twin.net, model_name, twin_seed, settings, **record, labels="shuffled")
     with atomic_path(out / "history.csv") as tmp:
         pd.DataFrame(result.history).to_csv(tmp, index=False, float_format="%.6g")
     with atomic_path(out / "scores.csv") as tmp:

@@ -16,6 +16,8 @@ from xaugjets.processes import PROCESSES  # noqa: E402
 from xaugjets.study import (  # noqa: E402
     REFERENCE_TOY,
     TOY_PROCESSES,
+    efp_black_boxes,
+    efp_samples,
     jet_files,
     reduced_methods,
     reduced_samples,
@@ -34,6 +36,11 @@ TOY_SAMPLES = [name for name, s in SAMPLES.items() if s.kind == "toy"]
 USER_SAMPLES = [name for name, s in SAMPLES.items() if s.kind == "user"]
 REDUCED_SAMPLES = reduced_samples(config)
 REDUCED_METHODS = reduced_methods(config)  # the explanation rankings that the study's explain jobs compute
+EFP_SAMPLES = efp_samples(config)
+EFP_DESCRIPTION = (
+    f"prime EFPs with d <= {config['efp']['max_degree']}" if config["efp"]["prime_only"] else
+    f"all EFPs with d <= {config['efp']['max_degree']}"
+) + f", beta = {config['efp']['beta']}, of the particle list (z normalized over it)"
 # Explanation methods: the LRP rules and the other attribution methods, one table each.
 METHODS = [*config["relevance"]["rules"], *config["relevance"]["methods"]]
 
@@ -120,6 +127,7 @@ def sample_tables(wildcards):
         f"results/{wildcards.sample}/tables/performance.csv",
         f"results/{wildcards.sample}/tables/ado.csv",
         *([f"results/{wildcards.sample}/tables/reduced_smallest.csv"] if wildcards.sample in REDUCED_SAMPLES else []),
+        *([f"results/{wildcards.sample}/tables/efp_search_final.csv"] if wildcards.sample in EFP_SAMPLES else []),
     ]
 
 
@@ -129,7 +137,11 @@ def ranking_tables(wildcards):
     tables = f"results/{wildcards.sample}/tables"
     return [
         *(f"{tables}/relevance_{reduced['ranked_by']}_{method}.csv" for method in REDUCED_METHODS),
-        *([f"{tables}/occlusion_{reduced['ranked_by']}.csv"] if "occlusion" in reduced["rankings"] else []),
+        *(
+            [f"{tables}/occlusion_{reduced['ranked_by']}.csv"]
+            if "occlusion" in reduced["rankings"] or reduced["drop_thresholds"]
+            else []
+        ),
     ]
 
 
@@ -168,6 +180,8 @@ def all_targets():
         targets += relevance_tables([sample])
         if sample in REDUCED_SAMPLES:
             targets.append(f"results/{sample}/tables/reduced.csv")
+        if sample in EFP_SAMPLES:
+            targets.append(f"results/{sample}/tables/efp_search.csv")
     if len(toy_overlap_samples(config)) > 1:
         targets.append("results/summary/toy_overlap_scan.csv")
     if REFERENCE_TOY in SAMPLES:

@@ -1,11 +1,16 @@
 # Reduced expert sets: one job per (sample, seed) ranks the XAUG variables every configured way and
-# retrains each reduced-set network on every top-k set; one job per sample tabulates them over seeds.
+# retrains each reduced-set network on every top-k set and every drop set (from scratch and preloaded);
+# one job per sample tabulates them over seeds.
 
 
 rule reduced:
     input:
         dataset="results/{sample}/dataset.h5",
         tables=ranking_tables,
+        full=expand(
+            "results/{{sample}}/models/{model}/seed{{seed}}/model.pt",
+            model=config["reduced"]["models"] if config["reduced"]["drop_thresholds"] else [],
+        ),
     output:
         runs="results/{sample}/reduced/seed{seed}/runs.csv",
         scores="results/{sample}/reduced/seed{seed}/scores.csv",
@@ -25,7 +30,7 @@ rule reduced:
         mem_mb=4000,
     shell:
         "python -m xaugjets reduced --dataset {input.dataset} --tables {params.tables} --seed {wildcards.seed} "
-        "--outdir {params.outdir} {params.settings} > {log} 2>&1"
+        "--outdir {params.outdir} --full {input.full} {params.settings} > {log} 2>&1"
 
 
 rule reduced_summary:
@@ -54,6 +59,14 @@ rule reduced_summary:
             labels={"table": "smallest sufficient k"},
         ),
         smallest_md="results/{sample}/tables/reduced_smallest.md",
+        drop_csv=report(
+            "results/{sample}/tables/reduced_drop.csv",
+            caption="../report/reduced.rst",
+            category="{sample}",
+            subcategory="Reduced expert sets",
+            labels={"table": "drop and retrain"},
+        ),
+        drop_md="results/{sample}/tables/reduced_drop.md",
         plot=report(
             "results/{sample}/plots/reduced.png",
             caption="../report/reduced.rst",
@@ -74,4 +87,5 @@ rule reduced_summary:
         "python -m xaugjets reduced-summary {params.runs} --full {input.full} --dataset {input.dataset} "
         "--sample {wildcards.sample} --csv {output.csv} --markdown {output.md} "
         "--smallest-csv {output.smallest_csv} --smallest-markdown {output.smallest_md} --plot {output.plot} "
+        "--drop-csv {output.drop_csv} "
         "{params.settings} > {log} 2>&1"

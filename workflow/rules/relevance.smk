@@ -6,6 +6,10 @@ rule explain:
     input:
         dataset="results/{sample}/dataset.h5",
         model="results/{sample}/models/{model}/seed{seed}/model.pt",
+        twin=expand(
+            "results/{{sample}}/models/{{model}}/seed{{seed}}/{name}",
+            name=["shuffled_labels.pt"] if config["relevance"]["shuffled_labels"] else [],
+        ),
     output:
         relevance=expand("results/{{sample}}/relevance/{{model}}/seed{{seed}}/{method}.h5", method=METHODS),
         occlusion="results/{sample}/relevance/{model}/seed{seed}/occlusion.h5",
@@ -13,6 +17,7 @@ rule explain:
         sanity="results/{sample}/relevance/{model}/seed{seed}/sanity.csv",
     params:
         outdir=subpath(output.occlusion, parent=True),
+        twin=lambda wildcards, input: f"--label-shuffled {input.twin}" if input.twin else "",
         settings=lambda wildcards: config_flags(
             "explain", config, explained_output=SAMPLES[wildcards.sample].explained_output
         ),
@@ -28,7 +33,7 @@ rule explain:
         mem_mb=4000,
     shell:
         "python -m xaugjets explain --dataset {input.dataset} --model-file {input.model} {params.settings} "
-        "--outdir {params.outdir} > {log} 2>&1"
+        "--outdir {params.outdir} {params.twin} > {log} 2>&1"
 
 
 rule relevance_summary:

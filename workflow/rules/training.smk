@@ -9,6 +9,10 @@ rule train:
         history="results/{sample}/models/{model}/seed{seed}/history.csv",
         scores="results/{sample}/models/{model}/seed{seed}/scores.csv",
         metrics="results/{sample}/models/{model}/seed{seed}/metrics.json",
+        twin=expand(  # the sanity check's network trained on shuffled labels (relevance.shuffled_labels)
+            "results/{{sample}}/models/{{model}}/seed{{seed}}/{name}",
+            name=["shuffled_labels.pt"] if config["relevance"]["shuffled_labels"] else [],
+        ),
     params:
         outdir=subpath(output.model, parent=True),
         settings=config_flags("train", config),
