@@ -73,7 +73,7 @@ EMPTY_JOBS = {
     "table+plot stages": ["-c", "import xaugjets.cli, xaugjets.aggregation, xaugjets.plots, xaugjets.crosscheck"],
 }
 # Which empty job each workflow stage pays (a stage is the folder or file name under results/*/benchmarks/).
-STAGE_IMPORTS = dict.fromkeys(("train", "explain", "reduced"), "torch stages") | dict.fromkeys(
+STAGE_IMPORTS = dict.fromkeys(("train", "explain", "reduced", "efp_search"), "torch stages") | dict.fromkeys(
     (
         "relevance_summary",
         "summary_plots",
@@ -81,6 +81,7 @@ STAGE_IMPORTS = dict.fromkeys(("train", "explain", "reduced"), "torch stages") |
         "performance_table",
         "toy_overlap_scan",
         "reduced_summary",
+        "efp_summary",
     ),
     "table+plot stages",
 )

@@ -66,6 +66,25 @@ def reference_pivot(table: pd.DataFrame) -> str:
     return note + "\n\n" + pd.DataFrame(rows).to_markdown(index=False)
 
 
+def drop_summary(table: pd.DataFrame) -> str:
+    """The drop-and-retrain table, the columns a reader compares: AUC lost, epochs, seconds, vs scratch."""
+    rows = [
+        {
+            "network": row["model"],
+            "ΔAUC threshold": f"{row['threshold']:g}",
+            "kept": int(row["k"]),
+            "start": row["start"],
+            "AUC": f"{row['auc']:.4f} ± {error_text(row['auc_err'])}",
+            "AUC lost": f"{row['auc_loss']:.4f} ± {error_text(row['auc_loss_err'])}",
+            "epochs": f"{row['epochs_mean']:.3g} ± {error_text(row['epochs_spread'])}",
+            "seconds": f"{row['train_seconds_mean']:.3g} ± {error_text(row['train_seconds_spread'])}",
+            "epochs vs scratch": f"{row['epochs_vs_scratch']:.2f}",
+        }
+        for _, row in table.iterrows()
+    ]
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
 def reduced_pivot(table: pd.DataFrame) -> str:
     """One row per ranking, one column per k: AUC ± combined error (all variables: the last column)."""
     table = table[table["model"] == table["model"].iloc[0]]
@@ -270,6 +289,18 @@ def render(results: Path) -> str:
         if len(reduced) == 2:
             parts += ["", "How few expert variables suffice (from `results/pythia/answer.md`):", ""]
             parts += [reduced[1].split("## ", 1)[0].strip()]
+        search = text.split("## What the expert variables miss: the guided EFP search", 1)
+        if len(search) == 2:
+            parts += ["", "What the expert variables miss, by the guided EFP search (from `results/pythia/answer.md`):"]
+            parts += ["", search[1].split("## ", 1)[0].strip()]
+    if (pythia / "reduced_drop.md").exists():
+        parts += [
+            "",
+            "Drop every variable below an occlusion-ΔAUC threshold and retrain, from scratch and from the full "
+            "network's weights (`results/pythia/tables/reduced_drop.md`):",
+            "",
+            drop_summary(pd.read_csv(pythia / "reduced_drop.csv")),
+        ]
     if (pythia / "reduced.csv").exists():
         parts += [
             "",
