@@ -238,12 +238,12 @@ def test_readme_results_are_copied_from_the_tables(study, tmp_path):
     import sys
 
     readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- results:begin -->\nold\n<!-- results:end -->\nrest\n")
+    readme.write_text("intro\n<!-- results:begin -->\nSTALE-BLOCK\n<!-- results:end -->\nrest\n")
     script = str(REPO / "scripts" / "readme_results.py")
     args = ["--results", str(study / "results"), "--readme", str(readme)]
     subprocess.run([sys.executable, script, *args], check=True, cwd=REPO)
     text = readme.read_text()
-    assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "STALE-BLOCK" not in text
     perf = pd.read_csv(study / "results" / "pythia" / "tables" / "performance.csv").set_index("model")
     assert f"{perf.loc['xaug_dnn', 'auc']:.3g}" in text  # the table's own number, not a typed one
     assert "toy_overlap" not in text or "AUC against overlap" in text
