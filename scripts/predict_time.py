@@ -15,6 +15,7 @@ Prints the predicted wall time per slot count and the critical path.
 from __future__ import annotations
 
 import argparse
+import functools
 import heapq
 import json
 import re
@@ -150,12 +151,18 @@ def efp_fits(config: dict, sample: str) -> int:
     return len(boxes) * len(starts) * (efp["max_steps"] + 1)
 
 
-def efp_count(config: dict) -> int:
-    """EFPs per jet (cost of the efp job grows with it)."""
+@functools.cache
+def _graph_count(max_degree: int, prime_only: bool) -> int:
+    """Enumerating the graphs takes a while; every job of a prediction asks for the same two counts."""
     from xaugjets.efp import graphs
 
+    return len(graphs(max_degree, prime_only))
+
+
+def efp_count(config: dict) -> int:
+    """EFPs per jet (cost of the efp job grows with it)."""
     efp = config.get("efp")
-    return len(graphs(efp["max_degree"], efp["prime_only"])) if efp else 1
+    return _graph_count(efp["max_degree"], efp["prime_only"]) if efp else 1
 
 
 def work_factor(job: Job, target: dict, measured: dict, epochs: dict[tuple[str, str], float]) -> float:

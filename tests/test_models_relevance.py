@@ -103,6 +103,7 @@ def test_rules_restore_weights():
         relevance.explain(net, inputs_for("cnn2d_xaug"), rule, PARAMS, "signal", 512)
     for key, value in net.state_dict().items():
         assert torch.equal(value, before[key]), key
+    assert not any(module._forward_hooks for module in net.modules())  # and leave no hook behind
 
 
 def test_feature_relevances_normalization():
@@ -118,7 +119,8 @@ def test_feature_relevances_normalization():
 
 def test_unknown_rule():
     with pytest.raises(ValueError, match="unknown LRP rule"):
-        relevance.attach_rules(build_model("xaug_dnn", **SHAPES), "delta", PARAMS)
+        with relevance.rules_attached(build_model("xaug_dnn", **SHAPES), "delta", PARAMS):
+            pass
 
 
 class PoolNet(nn.Module):

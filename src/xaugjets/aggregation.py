@@ -30,14 +30,14 @@ PERFORMANCE_FIGURES = ("auc", "rej30", "rej50", "eff_at_bkg1e-2", "eff_at_bkg1e-
 GAIN_FIGURES = ("eff_at_bkg1e-2", "eff_at_bkg1e-1")
 
 
-def _spread(values: np.ndarray) -> float:
+def seed_spread(values: np.ndarray) -> float:
     """Sample standard deviation over seeds, ignoring undefined values (0 for a single seed)."""
     values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def _with_errors(row: dict[str, object], name: str, point: float, seed: float, stat: float) -> None:
+def with_errors(row: dict[str, object], name: str, point: float, seed: float, stat: float) -> None:
     row[name] = point
     row[f"{name}_seed"] = seed
     row[f"{name}_stat"] = stat
@@ -92,7 +92,7 @@ def relevance_table(paths: Sequence[str], n_resamples: int, seed: int = 0) -> tu
         row: dict[str, object] = {"feature": name, "n_seeds": len(paths)}
         for c, (suffix, rows_in_class) in enumerate(classes.items()):
             per_seed = stacked[:, rows_in_class, k].mean(axis=1)
-            _with_errors(row, f"mean{suffix}", float(per_seed.mean()), _spread(per_seed), float(stat[c, k]))
+            with_errors(row, f"mean{suffix}", float(per_seed.mean()), seed_spread(per_seed), float(stat[c, k]))
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
     keys = ("method", "rule", "rule_description", "pooling", "epsilon", "gamma", "ig_steps", "shapley_samples")
@@ -166,7 +166,7 @@ def performance_table(runs: Sequence[Run], models: Sequence[str], boot: np.ndarr
         for f, fig in enumerate(PERFORMANCE_FIGURES):
             values = metrics[fig].to_numpy(dtype=np.float64)
             stat = float(np.std(boot[index, f].mean(axis=0), ddof=1))
-            _with_errors(row, fig, float(values.mean()), _spread(values), stat)
+            with_errors(row, fig, float(values.mean()), seed_spread(values), stat)
             if fig.startswith("rej"):
                 row[f"{fig}_bound"] = bool(metrics.get(f"{fig}_capped", pd.Series(False, index=metrics.index)).any())
         row["epochs_mean"] = float(metrics["epochs"].mean())
@@ -200,7 +200,7 @@ def xaug_gain_table(runs: Sequence[Run], boot: np.ndarray) -> pd.DataFrame:
                 resampled = np.where(boot[without, f] > 0, boot[with_, f] / boot[without, f] - 1, np.nan)
             row[f"gain_{fig}_n_undefined"] = int(np.isnan(point).sum())
             stat = float(np.nanstd(np.nanmean(resampled, axis=0), ddof=1))
-            _with_errors(row, f"gain_{fig}", float(np.nanmean(point)), _spread(point), stat)
+            with_errors(row, f"gain_{fig}", float(np.nanmean(point)), seed_spread(point), stat)
         paired_difference(row, "delta_auc", runs, boot, with_, without, "auc")
         rows.append(row)
     return pd.DataFrame(rows)
@@ -226,7 +226,7 @@ def paired_difference(
     f = PERFORMANCE_FIGURES.index(fig)
     point = np.array([runs[i].metrics[fig] - runs[j].metrics[fig] for i, j in zip(with_, without, strict=True)])
     stat = float(np.std((boot[list(with_), f] - boot[list(without), f]).mean(axis=0), ddof=1))
-    _with_errors(row, name, float(point.mean()), _spread(point), stat)
+    with_errors(row, name, float(point.mean()), seed_spread(point), stat)
 
 
 def separation_table(xaug: np.ndarray, label: np.ndarray, weight: np.ndarray, names: Sequence[str]) -> pd.DataFrame:
@@ -421,8 +421,8 @@ def occlusion_table(paths: Sequence[str], n_resamples: int, seed: int = 0) -> tu
     rows = []
     for v, (feature, mask) in enumerate(names):
         row: dict[str, object] = {"feature": feature, "mask": mask, "n_seeds": len(paths)}
-        _with_errors(
-            row, "delta_auc", float(per_seed[:, v].mean()), _spread(per_seed[:, v]), float(np.std(boot[v], ddof=1))
+        with_errors(
+            row, "delta_auc", float(per_seed[:, v].mean()), seed_spread(per_seed[:, v]), float(np.std(boot[v], ddof=1))
         )
         rows.append(row)
     table = pd.DataFrame(rows).sort_values(["mask", "delta_auc"], ascending=[False, False], kind="stable")

@@ -593,7 +593,8 @@ def cmd_efp_search(args: argparse.Namespace) -> None:
     names = list(attrs["xaug_inputs"])
     tables = []
     for model_file in args.black_boxes:
-        net, model = load_model(model_file), Path(model_file).parent.parent.name
+        net = load_model(model_file)
+        model = net.name
         device = resolve_device(args.accelerator)
         black_box = {split: predict(net, select_split(arrays, split), device) for split in ("val", "test")}
         for start_name, variables in args.start_sets.items():

@@ -21,12 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from .ado import ado, best_sign
-
-
-def _spread(values: Sequence[float]) -> float:
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+from .aggregation import seed_spread
 
 
 def method_agreement(rankings: Mapping[str, Sequence[pd.Series]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -53,9 +48,9 @@ def method_agreement(rankings: Mapping[str, Sequence[pd.Series]]) -> tuple[pd.Da
                 "method_a": a,
                 "method_b": b,
                 "spearman": float(np.nanmean(rho)),
-                "spearman_seed": _spread(rho),
+                "spearman_seed": seed_spread(rho),
                 "kendall": float(np.nanmean(tau)),
-                "kendall_seed": _spread(tau),
+                "kendall_seed": seed_spread(tau),
                 "n_features": len(common),
                 "n_seeds": len(rho),
             }
@@ -78,13 +73,19 @@ def ado_table(
     models = list(scores)
     for a, b in combinations(models, 2):
         values = [ado(sa, sb, labels) for sa, sb in zip(scores[a], scores[b], strict=True)]
-        rows.append({"a": a, "b": b, "ado": float(np.mean(values)), "ado_seed": _spread(values), "b_sign": 1})
+        rows.append({"a": a, "b": b, "ado": float(np.mean(values)), "ado_seed": seed_spread(values), "b_sign": 1})
     for name, values in variables.items():
         sign = best_sign(values, labels)
         for model in models:
             per_seed = [ado(s, sign * values, labels) for s in scores[model]]
             rows.append(
-                {"a": model, "b": name, "ado": float(np.mean(per_seed)), "ado_seed": _spread(per_seed), "b_sign": sign}
+                {
+                    "a": model,
+                    "b": name,
+                    "ado": float(np.mean(per_seed)),
+                    "ado_seed": seed_spread(per_seed),
+                    "b_sign": sign,
+                }
             )
     return pd.DataFrame(rows)
 
@@ -97,6 +98,6 @@ def activation_summary(patterns: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, 
     rna = stacked.groupby(["depth", "layer", "node", "class"], as_index=False)["rna"].agg(["mean", "std"])
     per_seed = pd.concat([sparsity(p).assign(seed=i) for i, p in enumerate(patterns)])
     sparse = per_seed.groupby(["layer", "class"], as_index=False, sort=False).agg(
-        n_nodes=("n_nodes", "first"), sparsity=("sparsity", "mean"), sparsity_seed=("sparsity", _spread)
+        n_nodes=("n_nodes", "first"), sparsity=("sparsity", "mean"), sparsity_seed=("sparsity", seed_spread)
     )
     return rna, sparse

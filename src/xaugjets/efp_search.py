@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .ado import ado
-from .aggregation import _spread, _with_errors, bootstrap_distribution
+from .aggregation import bootstrap_distribution, seed_spread, with_errors
 from .datasets import select_split
 from .metrics import auc
 
@@ -177,8 +177,8 @@ def _added(names: pd.Series) -> str:
 def _figures(row: dict, group: pd.DataFrame) -> None:
     """ADO and AUC of the seeds in ``group``: mean, seed spread, test-set bootstrap (same jets: mean of seeds')."""
     for figure in ("ado", "auc"):
-        _with_errors(
-            row, figure, float(group[figure].mean()), _spread(group[figure]), float(group[f"{figure}_stat"].mean())
+        with_errors(
+            row, figure, float(group[figure].mean()), seed_spread(group[figure]), float(group[f"{figure}_stat"].mean())
         )
 
 

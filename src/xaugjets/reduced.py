@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .aggregation import Run, _spread, paired_difference, paired_runs, performance_table
+from .aggregation import Run, paired_difference, paired_runs, performance_table, seed_spread
 from .metrics import auc
 
 if TYPE_CHECKING:
     from .training import TrainSettings
 
-DROP_PREFIX = "drop<"  # the ranking name of a drop-and-retrain run: drop<{threshold}:{start}
+DROP_LABEL = "drop<{threshold:g}:{start}"  # the ranking label of a drop-and-retrain run (is_drop_run finds them)
 DROP_STARTS = ("scratch", "preloaded")  # a drop set's network starts from random weights or the full network's
 RANDOM_SEED_OFFSET = 7919  # the random ranking of training seed s uses seed s + this (not the training stream)
 
@@ -185,7 +185,7 @@ def retrain_dropped(
                     test_keep = with_xaug_columns(test, names, keep)
                     done[model, keep, start] = evaluate(result, test_keep, model, seed, settings)
                 scores, metrics = done[model, keep, start]
-                ranking = f"{DROP_PREFIX}{threshold:g}:{start}"
+                ranking = DROP_LABEL.format(threshold=threshold, start=start)
                 rows.append(metrics | {"ranking": ranking, "k": len(keep), "features": " ".join(keep)})
                 rows[-1] |= {"threshold": threshold, "start": start}
                 logits.append(scores)
@@ -211,6 +211,11 @@ def load_reduced_runs(folders: Sequence[str | Path]) -> list[Run]:
     return out
 
 
+def is_drop_run(run: Run) -> bool:
+    """A drop-and-retrain run carries its ΔAUC threshold; a top-k run has none."""
+    return bool(pd.notna(run.metrics.get("threshold", np.nan)))
+
+
 def reduced_table(runs: Sequence[Run], boot: np.ndarray, full: dict[str, list[str]]) -> pd.DataFrame:
     """One row per (model, ranking, k), and the all-XAUG network as ranking "all".
 
@@ -219,10 +224,8 @@ def reduced_table(runs: Sequence[Run], boot: np.ndarray, full: dict[str, list[st
     same k; both paired by seed and by test-set resample.  ``full`` maps a model to its XAUG inputs.
     """
     rows = []
-    for name in dict.fromkeys(run.model for run in runs):
+    for name in dict.fromkeys(run.model for run in runs if not is_drop_run(run)):  # drop runs: drop_table
         model, ranking, k = name.split("|")
-        if ranking.startswith(DROP_PREFIX):  # drop-and-retrain runs: drop_table
-            continue
         index = [i for i, run in enumerate(runs) if run.model == name]
         features = {runs[i].metrics.get("features", " ".join(full[model])) for i in index}
         row = {"model": model, "ranking": ranking, "k": int(k)}
@@ -265,7 +268,7 @@ def drop_table(runs: Sequence[Run], boot: np.ndarray, full: dict[str, list[str]]
     """One row per (model, threshold, start) of the drop-and-retrain runs: variables kept, AUC, the AUC lost
     against the all-XAUG network (paired), epochs and training seconds (mean ± spread over seeds)."""
     rows = []
-    for name in dict.fromkeys(run.model for run in runs if run.model.split("|")[1].startswith(DROP_PREFIX)):
+    for name in dict.fromkeys(run.model for run in runs if is_drop_run(run)):
         model, _, k = name.split("|")
         index = [i for i, run in enumerate(runs) if run.model == name]
         metrics = pd.DataFrame([runs[i].metrics for i in index])
@@ -277,7 +280,7 @@ def drop_table(runs: Sequence[Run], boot: np.ndarray, full: dict[str, list[str]]
         paired_difference(row, "auc_loss", runs, boot, *full_runs, "auc")
         for column in ("epochs", "train_seconds"):
             values = metrics[column].to_numpy(dtype=np.float64)
-            row[f"{column}_mean"], row[f"{column}_spread"] = float(values.mean()), _spread(values)
+            row[f"{column}_mean"], row[f"{column}_spread"] = float(values.mean()), seed_spread(values)
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:

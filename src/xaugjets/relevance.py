@@ -1,4 +1,4 @@
-"""Layerwise relevance propagation with captum, and the per-event feature relevances of the study.
+"""Layerwise relevance propagation (one modified backward pass), and the per-event feature relevances.
 
 An LRP *rule* here is a layer map, the way zennit's composites are: for each layer type, the propagation
 rule that layer uses.  Max-pooling always passes the relevance to the winning input (winner-take-all):
@@ -28,44 +28,50 @@ relevances (profiles) differ for background-like jets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import LRP
-from captum.attr._utils.lrp_rules import EpsilonRule, PropagationRule
 from torch import nn
 
 from .datasets import MASK_FEATURE
 from .models import TaggerNet
 
-LRP0_EPSILON = 1e-9
+LRP0_EPSILON = 1e-9  # the stabilizer of LRP-0 and of the pooling layers (captum's default)
 EXPLAINED_OUTPUTS = ("signal", "predicted")
 
 
-class Alpha1Beta0Rule(PropagationRule):
-    """α1β0 with z⁺ = Σ a w⁺ (+ b⁺ when ``keep_bias``): only positive contributions carry relevance."""
+@dataclass(frozen=True)
+class LayerRule:
+    """One layer's propagation rule: R_in = a ⊙ W'ᵀ (R_out / (z' + ε·sign z')), with z' = W'a + b'.
 
-    def __init__(self, keep_bias: bool) -> None:
-        self.keep_bias = keep_bias
+    W' = W⁺ for α1β0 (``positive_only``), else W + γW⁺; the bias b' is transformed the same way, or
+    dropped (``keep_bias=False``).  sign 0 counts as +1.
+    """
 
-    def _manipulate_weights(self, module: nn.Module, inputs: object, outputs: object) -> None:
-        module.weight.data = module.weight.data.clamp(min=0)
-        if module.bias is not None:
-            module.bias.data = module.bias.data.clamp(min=0) if self.keep_bias else torch.zeros_like(module.bias)
+    epsilon: float = LRP0_EPSILON
+    gamma: float = 0.0
+    positive_only: bool = False
+    keep_bias: bool = True
 
+    @property
+    def changes_weights(self) -> bool:
+        return self.positive_only or self.gamma != 0.0 or not self.keep_bias
 
-class GammaRule(PropagationRule):
-    """LRP-γ: weights and bias w + γw⁺, b + γb⁺, favouring positive contributions by the factor γ."""
+    @property
+    def is_gradient(self) -> bool:
+        """LRP-0 is the plain gradient (R = a ⊙ ∂f/∂a); its stabilizer only guards a division it never makes."""
+        return not self.changes_weights and self.epsilon <= LRP0_EPSILON
 
-    def __init__(self, gamma: float) -> None:
-        self.gamma = gamma
+    def weights(self, weight: torch.Tensor) -> torch.Tensor:
+        if self.positive_only:
+            return weight.clamp(min=0)
+        return weight + self.gamma * weight.clamp(min=0) if self.gamma else weight
 
-    def _manipulate_weights(self, module: nn.Module, inputs: object, outputs: object) -> None:
-        module.weight.data = module.weight.data + self.gamma * module.weight.data.clamp(min=0)
-        if module.bias is not None:
-            module.bias.data = module.bias.data + self.gamma * module.bias.data.clamp(min=0)
+    def bias(self, bias: torch.Tensor | None) -> torch.Tensor | None:
+        return self.weights(bias) if bias is not None and self.keep_bias else None
 
 
 @dataclass(frozen=True)
@@ -76,27 +82,27 @@ class RuleParameters:
     gamma: float
 
 
-RuleFactory = Callable[[RuleParameters], PropagationRule]
+RuleFactory = Callable[[RuleParameters], LayerRule]
 
 
-def _lrp0(p: RuleParameters) -> PropagationRule:
-    return EpsilonRule(LRP0_EPSILON)
+def _lrp0(p: RuleParameters) -> LayerRule:
+    return LayerRule()
 
 
-def _epsilon(p: RuleParameters) -> PropagationRule:
-    return EpsilonRule(p.epsilon)
+def _epsilon(p: RuleParameters) -> LayerRule:
+    return LayerRule(epsilon=p.epsilon)
 
 
-def _gamma(p: RuleParameters) -> PropagationRule:
-    return GammaRule(p.gamma)
+def _gamma(p: RuleParameters) -> LayerRule:
+    return LayerRule(gamma=p.gamma)
 
 
-def _alpha1beta0(p: RuleParameters) -> PropagationRule:
-    return Alpha1Beta0Rule(keep_bias=True)
+def _alpha1beta0(p: RuleParameters) -> LayerRule:
+    return LayerRule(positive_only=True)
 
 
-def _alpha1beta0_nobias(p: RuleParameters) -> PropagationRule:
-    return Alpha1Beta0Rule(keep_bias=False)
+def _alpha1beta0_nobias(p: RuleParameters) -> LayerRule:
+    return LayerRule(positive_only=True, keep_bias=False)
 
 
 # The composites: rule name -> (convolution rule, dense rule, description for the table metadata).
@@ -111,31 +117,11 @@ RULES: dict[str, tuple[RuleFactory, RuleFactory, str]] = {
 }
 POOLING_RULE = "winner-take-all (LRP-0 through the max); average pooling: LRP-0 (in proportion)"
 POOLING_LAYERS = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)
-PASS_THROUGH_LAYERS = (nn.ReLU, nn.Dropout, nn.Tanh)  # relevance passes unchanged (captum's non-linear layers)
+PASS_THROUGH_LAYERS = (nn.ReLU, nn.Dropout, nn.Tanh)  # relevance passes unchanged
 
 
 class NoRuleError(TypeError):
     """A layer of the network has no LRP rule: LRP would return wrong numbers, so it does not run."""
-
-
-def attach_rules(net: nn.Module, rule: str, params: RuleParameters) -> None:
-    """Set ``module.rule`` on every layer; captum removes them after each ``attribute`` call.
-
-    Raises :class:`NoRuleError` naming the first layer that no rule covers.
-    """
-    if rule not in RULES:
-        raise ValueError(f"unknown LRP rule {rule!r}; choose from {list(RULES)}")
-    missing = missing_rule(net)
-    if missing is not None:
-        raise NoRuleError(missing)
-    conv, dense, _ = RULES[rule]
-    for module in net.modules():
-        if isinstance(module, nn.Conv1d | nn.Conv2d):
-            module.rule = conv(params)
-        elif isinstance(module, nn.Linear):
-            module.rule = dense(params)
-        elif isinstance(module, POOLING_LAYERS):
-            module.rule = _lrp0(params)
 
 
 def missing_rule(net: nn.Module) -> str | None:
@@ -145,6 +131,88 @@ def missing_rule(net: nn.Module) -> str | None:
         if not list(module.children()) and not isinstance(module, covered):
             return f"LRP has no rule for layer {name!r} ({type(module).__name__})"
     return None
+
+
+def _stabilized(z: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """z + ε·sign z (−0 counts as negative: the same to float precision as sign 0 → +1)."""
+    return z + torch.copysign(z.new_tensor(epsilon), z)
+
+
+def _carried(output: torch.Tensor, modified: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """z with the gradient of z'·c, c = z / (z' + ε·sign z'): the value is z exactly (z'c − z'c = 0)."""
+    carried = modified * (output.detach() / _stabilized(modified.detach(), epsilon))
+    return output.detach() + (carried - carried.detach())
+
+
+def _rule_hook(module: nn.Module, rule: LayerRule) -> Callable:
+    """A forward hook that keeps the layer's output value z and makes its gradient carry the rule.
+
+    With R = a ⊙ g at every layer (relevance = activation × modified gradient), the rule is
+    g_in = W'ᵀ (g_out · c) with c = z / (z' + ε·sign z'), so one ordinary forward and backward pass
+    compute LRP for the whole network.  Unchanged weights (LRP-ε) only rescale the output's gradient by
+    c; changed ones (γ, α1β0) route it through z' = W'a + b', computed once per call.
+    """
+    if not rule.changes_weights:
+
+        def rescale(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+            with torch.no_grad():
+                scale = output / _stabilized(output, rule.epsilon)
+            if output.requires_grad:
+                output.register_hook(lambda grad: grad * scale)
+
+        return rescale
+    weight, bias = rule.weights(module.weight.detach()), rule.bias(_detached(module.bias))
+
+    def reroute(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
+        (a,) = args
+        if isinstance(module, nn.Linear):
+            return _carried(output, nn.functional.linear(a, weight, bias), rule.epsilon)
+        return _carried(output, module._conv_forward(a, weight, bias), rule.epsilon)
+
+    return reroute
+
+
+def _pass_through_hook(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
+    """An activation other than ReLU (Tanh): relevance crosses it unchanged (z' = its input)."""
+    return _carried(output, args[0], LRP0_EPSILON)
+
+
+def _device_of(net: nn.Module) -> torch.device:
+    return next(net.parameters(), torch.empty(0)).device
+
+
+def _detached(tensor: torch.Tensor | None) -> torch.Tensor | None:
+    return None if tensor is None else tensor.detach()
+
+
+@contextmanager
+def rules_attached(net: nn.Module, rule: str, params: RuleParameters) -> Iterator[None]:
+    """Within the block, the network's gradient is the LRP rule's (weights are never touched).
+
+    Raises ValueError for an unknown rule and :class:`NoRuleError` naming the first layer no rule covers.
+    Layers under LRP-0 need no hook, and neither do ReLU and Dropout (their gradient already passes
+    relevance unchanged: a dead unit has a = 0 and so carries none) nor the pooling layers (the gradient
+    of a max goes to the winner, of a mean in proportion).
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown LRP rule {rule!r}; choose from {list(RULES)}")
+    missing = missing_rule(net)
+    if missing is not None:
+        raise NoRuleError(missing)
+    conv, dense, _ = RULES[rule]
+    conv_rule, dense_rule = conv(params), dense(params)
+    handles = []
+    for module in net.modules():
+        layer_rule = conv_rule if isinstance(module, nn.Conv1d | nn.Conv2d) else dense_rule
+        if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Linear) and not layer_rule.is_gradient:
+            handles.append(module.register_forward_hook(_rule_hook(module, layer_rule)))
+        elif isinstance(module, nn.Tanh):
+            handles.append(module.register_forward_hook(_pass_through_hook))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def explain(
@@ -159,27 +227,30 @@ def explain(
     """Relevance of every input element for the explained output, and the signal logits.
 
     Returns one array per network input (same shape as the input) and the logits f (N,).  With
-    ``explained_output="predicted"`` the relevances explain sign(f)·f.
+    ``explained_output="predicted"`` the relevances explain sign(f)·f.  One forward and one backward
+    pass per batch (:func:`rules_attached`); the relevance of an input is input × its modified gradient.
     """
     if explained_output not in EXPLAINED_OUTPUTS:
         raise ValueError(f"unknown explained output {explained_output!r}; choose from {list(EXPLAINED_OUTPUTS)}")
     device = device or torch.device("cpu")
-    net = net.eval().to(device)
+    net = net.eval() if _device_of(net) == device else net.eval().to(device)
     relevances: list[list[np.ndarray]] = [[] for _ in inputs]
     logits = []
-    for start in range(0, len(inputs[0]), batch_size):
-        batch = tuple(t[start : start + batch_size].to(device) for t in inputs)
-        with torch.inference_mode():
-            logit = net(*batch).cpu().numpy()
-        logits.append(logit)
-        sign = np.where(logit < 0, -1.0, 1.0) if explained_output == "predicted" else np.ones_like(logit)
-        attach_rules(net, rule, params)
-        batch = tuple(t.clone().requires_grad_(True) for t in batch)
-        result = LRP(net).attribute(batch if len(batch) > 1 else batch[0])
-        result = result if isinstance(result, tuple) else (result,)
-        for store, r in zip(relevances, result, strict=True):
-            r = r.detach().cpu().numpy()
-            store.append(r * sign.reshape((-1,) + (1,) * (r.ndim - 1)).astype(r.dtype))
+    with rules_attached(net, rule, params), torch.enable_grad():
+        for start in range(0, len(inputs[0]), batch_size):
+            batch = tuple(t[start : start + batch_size].to(device).detach().requires_grad_(True) for t in inputs)
+            logit = net(*batch)
+            # Every rule is linear in the relevance it starts from: sign(f)·f starts from sign(f).
+            start_relevance = torch.where(logit < 0, -1.0, 1.0) if explained_output == "predicted" else None
+            grads = torch.autograd.grad(
+                logit,
+                batch,
+                start_relevance if start_relevance is not None else torch.ones_like(logit),
+                allow_unused=True,
+            )
+            for store, x, g in zip(relevances, batch, grads, strict=True):
+                store.append((torch.zeros_like(x) if g is None else x.detach() * g).cpu().numpy())
+            logits.append(logit.detach().cpu().numpy())
     return [np.concatenate(r) for r in relevances], np.concatenate(logits)
 
 
