@@ -135,8 +135,10 @@ def reduced_fits(config: dict, sample: str) -> int:
     reduced = config.get("reduced")
     if not reduced or not reduced["enabled"]:  # a run from before the reduced sets, or with them off
         return 0
-    ks = [k for k in reduced["ks"] if k < XAUG_INPUTS.get(kind(sample), 36)]
-    return len(ks) * (len(reduced["methods"]) + len(reduced["rankings"])) * len(reduced["models"])
+    n_xaug = XAUG_INPUTS.get(kind(sample), 36)
+    ks, joint_ks = ([k for k in reduced.get(key, []) if k < n_xaug] for key in ("ks", "joint_ks"))
+    sets = len(reduced["methods"]) + len(reduced["rankings"])
+    return sets * (len(ks) * len(reduced["models"]) + len(joint_ks) * len(reduced.get("joint_models", [])))
 
 
 def efp_fits(config: dict, sample: str) -> int:
@@ -223,7 +225,10 @@ def unforeseen(target: dict, measured: dict) -> list[str]:
     ]
     if notes:
         notes.append("so the epochs of every training are a guess: measure them in a small run with these settings")
-    unmeasured = set(target["reduced"]["models"]) - set(measured.get("reduced", {}).get("models", []))
+    reduced_models = ("models", "joint_models")
+    unmeasured = {m for key in reduced_models for m in target["reduced"].get(key, [])} - {
+        m for key in reduced_models for m in measured.get("reduced", {}).get(key, [])
+    }
     if target["reduced"]["enabled"] and unmeasured:
         notes.append(f"reduced sets of {sorted(unmeasured)} are costed like the measured run's networks' (too low)")
     return notes

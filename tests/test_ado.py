@@ -106,3 +106,29 @@ def test_kendall_s_and_errors():
         ado(np.arange(3.0), np.arange(4.0), np.array([0, 1, 1]))
     with pytest.raises(ValueError, match="finite"):
         ado(np.array([0.0, np.nan]), np.zeros(2), np.array([0, 1]))
+
+
+def test_toy_ranking_check_margin_and_verdict():
+    """margin = min(R_z, R_θ) − max(R_r1, R_r2); a network without XAUG inputs is left out."""
+    import pandas as pd
+
+    from xaugjets.crosscheck import toy_ranking_check
+
+    def rows(model, method, values):
+        return [
+            {"sample": "toy", "model": model, "rule": method, "quantity": f"relevance:{f}", "value": v, "err": 0.03}
+            for f, v in values.items()
+        ]
+
+    scan = pd.DataFrame(
+        rows("dnn", "good", {"z": 0.9, "theta": 0.5, "r1": 0.1, "r2": 0.2})
+        + rows("dnn", "bad", {"z": 0.9, "theta": 0.3, "r1": 0.4, "r2": 0.2})
+        + rows("cnn", "good", {"image": 1.0})
+        + [{"sample": "toy", "model": "dnn", "rule": "", "quantity": "auc", "value": 0.9, "err": 0.01}]
+    )
+    check = toy_ranking_check(scan).set_index("method")
+    assert list(check.index) == ["good", "bad"]
+    assert check.loc["good", "margin"] == pytest.approx(0.3) and check.loc["good", "holds"]
+    assert check.loc["bad", "margin"] == pytest.approx(-0.1) and not check.loc["bad", "holds"]
+    assert check.loc["bad", "weakest_informative"] == "theta" and check.loc["bad", "strongest_uninformative"] == "r1"
+    assert check.loc["bad", "margin_err"] == pytest.approx(0.03 * np.sqrt(2))

@@ -109,16 +109,22 @@ def test_a_top_k_network_equal_to_the_full_one_loses_nothing_and_suffices():
     smallest = smallest_sufficient(table[table["ranking"] != "all"]).set_index("ranking")
     assert smallest.loc["r", "smallest_k"] == "2" and smallest.loc["r", "features"] == "a b"
     assert smallest.loc["random", "smallest_k"] == "> 2"  # a bound, not a measurement
+    # Tried from k = 2 up only: k = 2 suffices, so the smallest sufficient k is a bound "≤ 2".
+    only_from_two = smallest_sufficient(table[table["k"] == 2]).set_index("ranking")
+    assert only_from_two.loc["r", "smallest_k"] == "≤ 2"
 
 
 def test_a_study_without_the_networks_or_methods_has_no_reduced_sets_of_them():
     from xaugjets.config import validate_config
-    from xaugjets.study import reduced_methods, reduced_samples
+    from xaugjets.study import reduced_joint_models, reduced_methods, reduced_samples
 
     config = validate_config({"samples": ["toy"], "models": ["cnn2d"], "relevance": {"rules": ["epsilon"]}})
     assert reduced_samples(config) == [] and reduced_methods(config) == ["integrated_gradients"]
     config = validate_config({"samples": ["toy"], "models": ["xaug_dnn"], "toy": {"overlaps": [0, 1]}})
     assert reduced_samples(config) == ["toy-overlap0", "toy-overlap1"]  # never the reference toy
+    assert reduced_joint_models(config, "toy-overlap0") == []  # cnn2d_xaug is not trained: no image + top k
+    config = validate_config({"samples": ["toy"], "models": ["xaug_dnn", "cnn2d_xaug"]})
+    assert reduced_joint_models(config, "toy-overlap0") == ["cnn2d_xaug"]
 
 
 def test_selected_split_keeps_columns_consistent(toy_dataset):

@@ -127,7 +127,7 @@ def _reduced(tables: Path) -> str:
         full = group[group["ranking"] == "all"].iloc[0]
         lines.append(f"The {model} on all {int(full['k'])} expert variables: AUC {_value(full, 'auc')}.")
         for _, pick in smallest[smallest["model"] == model].iterrows():
-            k = int(pick["smallest_k"].lstrip("> "))  # a bound "> k" is read at the largest tried k
+            k = int(pick["smallest_k"].lstrip(">≤ "))  # a bound "> k" ("≤ k") is read at the largest (smallest) tried k
             at = group[(group["ranking"] == pick["ranking"]) & (group["k"] == k)].iloc[0]
             rows.append(
                 {

@@ -401,10 +401,21 @@ def cmd_decision_ordering(args: argparse.Namespace) -> None:
 
 def cmd_overlap_scan(args: argparse.Namespace) -> None:
     from .aggregation import overlap_scan_table, write_table
+    from .crosscheck import toy_ranking_check
 
     table = overlap_scan_table(args.performance, args.relevance)
     write_table(table, Path(args.csv).with_suffix(""), "Toy: performance and relevance against overlap")
     _log(table.to_string())
+    check = toy_ranking_check(table)
+    failing = check[~check["holds"]] if len(check) else check
+    metadata = {
+        "known answer": "only z and θ separate the classes; r1 and r2 are distributed alike in both",
+        "margin": "min(R_z, R_θ) − max(R_r1, R_r2), mean normalized |R|; holds when > 0",
+        "margin_err": "the two entries' errors (seeds and test-set bootstrap) in quadrature",
+        "fails": "; ".join(f"{r.sample} {r.model} {r.method}" for r in failing.itertuples()) or "none",
+    }
+    write_table(check, Path(args.check_csv).with_suffix(""), "Toy: z and θ above r1 and r2, per method", metadata)
+    _log(f"toy check: {int(check['holds'].sum()) if len(check) else 0} of {len(check)} hold")
 
 
 def cmd_reference_comparison(args: argparse.Namespace) -> None:
@@ -499,6 +510,9 @@ def cmd_reduced(args: argparse.Namespace) -> None:
     for name, order in ranked.items():
         _log(f"ranking {name}: {' '.join(order)}")
     rows, logits = retrain(arrays, names, feature_sets(ranked, args.ks), args.models, args.seed, settings)
+    if args.joint_models and args.joint_ks:  # image or particles + top k: fewer k (convolutional trainings)
+        joint = retrain(arrays, names, feature_sets(ranked, args.joint_ks), args.joint_models, args.seed, settings)
+        rows, logits = pd.concat([rows, joint[0]], ignore_index=True), np.concatenate([logits, joint[1]], axis=1)
     if args.drop_thresholds:
         occlusion = pd.read_csv(Path(args.tables) / f"occlusion_{args.ranked_by}.csv")
         delta_auc = occlusion[occlusion["mask"] == "zero"].set_index("feature")["delta_auc"]
@@ -683,7 +697,7 @@ STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "performance": {"relevance": ("bootstrap",)},
     "reduced": {
         "training": TRAINING,
-        "reduced": ("ks", "models", "methods", "rankings", "ranked_by", "drop_thresholds"),
+        "reduced": ("ks", "models", "joint_ks", "methods", "rankings", "ranked_by", "drop_thresholds"),
     },
     "reduced-summary": {"relevance": ("bootstrap",), "plots": ("formats",), "reduced": ("ranked_by",)},
     "efp": {"efp": ("max_degree", "beta", "prime_only", "chunk")},
@@ -849,7 +863,7 @@ def _args_decision_ordering(p: argparse.ArgumentParser) -> None:
 def _args_overlap_scan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--performance", nargs="+", required=True, help="results/{sample}/tables/performance.csv")
     p.add_argument("--relevance", nargs="+", required=True, help="results/{sample}/tables/relevance_*.csv")
-    _outputs(p, "csv", "markdown")
+    _outputs(p, "csv", "markdown", "check_csv", "check_markdown")
 
 
 def _args_tables(p: argparse.ArgumentParser) -> None:
@@ -885,6 +899,7 @@ def _args_reduced(p: argparse.ArgumentParser) -> None:
     _outputs(p, "dataset", "tables", "outdir")
     p.add_argument("--seed", type=int, required=True, help="training seed")
     p.add_argument("--full", nargs="*", default=[], help="model.pt of each reduced.models network (this seed)")
+    p.add_argument("--joint-models", nargs="*", default=[], help="reduced.joint_models that this sample trains")
 
 
 @command("reduced-summary", cmd_reduced_summary, "Top-k XAUG networks over seeds: table, smallest k, plot.")

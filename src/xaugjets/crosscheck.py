@@ -9,6 +9,8 @@ neuron activation patterns.
   chosen so that ADO ≥ ½ (:mod:`xaugjets.ado`).
 - **Activation patterns.** Relative neural activity per node, layer and class, averaged over seeds, and
   the sparsity (fraction of nodes with RNA < 0.2) per layer and class.
+- **The toy's known answer.** On the toy only z and θ separate the classes; r1 and r2 have one
+  distribution for both.  Every method should give z and θ more relevance than r1 and r2.
 """
 
 from __future__ import annotations
@@ -101,3 +103,38 @@ def activation_summary(patterns: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, 
         n_nodes=("n_nodes", "first"), sparsity=("sparsity", "mean"), sparsity_seed=("sparsity", seed_spread)
     )
     return rna, sparse
+
+
+TOY_INFORMATIVE, TOY_UNINFORMATIVE = ("z", "theta"), ("r1", "r2")
+
+
+def toy_ranking_check(scan: pd.DataFrame) -> pd.DataFrame:
+    """Per toy sample, network and method: does each of z, θ get more relevance than each of r1, r2?
+
+    ``scan`` is the overlap-scan table (:func:`xaugjets.aggregation.overlap_scan_table`).  The margin is
+    min(R_z, R_θ) − max(R_r1, R_r2) of the mean normalized |R| over seeds and test jets; its error combines
+    the two entries' errors (seeds and bootstrap) in quadrature.  Networks without the XAUG inputs are left out.
+    """
+    relevance = scan[scan["quantity"].str.startswith("relevance:")]
+    relevance = relevance.assign(feature=relevance["quantity"].str.removeprefix("relevance:"))
+    rows = []
+    for (sample, model, method), group in relevance.groupby(["sample", "model", "rule"], sort=False):
+        values = group.set_index("feature")
+        if not {*TOY_INFORMATIVE, *TOY_UNINFORMATIVE} <= set(values.index):
+            continue
+        weakest = values.loc[list(TOY_INFORMATIVE), "value"].idxmin()
+        strongest = values.loc[list(TOY_UNINFORMATIVE), "value"].idxmax()
+        margin = float(values.at[weakest, "value"] - values.at[strongest, "value"])
+        rows.append(
+            {
+                "sample": sample,
+                "model": model,
+                "method": method,
+                "weakest_informative": weakest,
+                "strongest_uninformative": strongest,
+                "margin": margin,
+                "margin_err": float(np.hypot(values.at[weakest, "err"], values.at[strongest, "err"])),
+                "holds": margin > 0,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -246,18 +246,21 @@ def smallest_sufficient(table: pd.DataFrame) -> pd.DataFrame:
 
     "Within its error" means auc_loss ≤ auc_loss_err: the paired loss (by seed and test-set resample) is
     compatible with zero at one standard deviation.  Where no tried k qualifies, the answer is a bound
-    "> k_max".
+    "> k_max"; where the smallest tried k (above 1) qualifies, it is "≤ k".
     """
     rows = []
     for (model, ranking), group in table.groupby(["model", "ranking"], sort=False):
         group = group.sort_values("k")
         enough = group[group["auc_loss"] <= group["auc_loss_err"]]
-        k_max = int(group["k"].max())
+        k_min, k_max = int(group["k"].min()), int(group["k"].max())
+        k = int(enough["k"].iloc[0]) if len(enough) else None
         rows.append(
             {
                 "model": model,
                 "ranking": ranking,
-                "smallest_k": str(int(enough["k"].iloc[0])) if len(enough) else f"> {k_max}",
+                # Bounds where the tried ks stop: "> k_max" when none suffices, "≤ k_min" when the smallest
+                # tried one does (and smaller sets were not tried).
+                "smallest_k": f"> {k_max}" if k is None else f"≤ {k}" if k == k_min > 1 else str(k),
                 "features": enough["features"].iloc[0] if len(enough) else "",
             }
         )

@@ -165,6 +165,11 @@ def reduced_samples(config: dict[str, Any]) -> list[str]:
     return [s.name for s in samples(config).values() if s.name != REFERENCE_TOY and needed <= set(s.models)]
 
 
+def reduced_joint_models(config: dict[str, Any], sample: str) -> list[str]:
+    """The image (or particles) + top-k networks of a sample: reduced.joint_models that it trains."""
+    return [model for model in config["reduced"]["joint_models"] if model in samples(config)[sample].models]
+
+
 def reduced_methods(config: dict[str, Any]) -> list[str]:
     """The explanation rankings of the reduced sets that the study computes (reduced.methods ∩ what runs)."""
     explained = {*config["relevance"]["rules"], *config["relevance"]["methods"]}

@@ -19,6 +19,7 @@ from xaugjets.study import (  # noqa: E402
     efp_black_boxes,
     efp_samples,
     jet_files,
+    reduced_joint_models,
     reduced_methods,
     reduced_samples,
     samples,

@@ -15,6 +15,14 @@ rule toy_overlap_scan:
             labels={"table": "overlap scan"},
         ),
         md="results/summary/toy_overlap_scan.md",
+        check_csv=report(
+            "results/summary/toy_check.csv",
+            caption="../report/toy_check.rst",
+            category="summary",
+            subcategory="Toy",
+            labels={"table": "known answer: z, θ above r1, r2"},
+        ),
+        check_md="results/summary/toy_check.md",
     log:
         "results/summary/logs/toy_overlap_scan.log",
     benchmark:
@@ -23,7 +31,8 @@ rule toy_overlap_scan:
         "../../envs/xaugjets.yaml"
     shell:
         "python -m xaugjets overlap-scan --performance {input.performance} --relevance {input.relevance} "
-        "--csv {output.csv} --markdown {output.md} > {log} 2>&1"
+        "--csv {output.csv} --markdown {output.md} --check-csv {output.check_csv} --check-markdown {output.check_md} "
+        "> {log} 2>&1"
 
 
 rule toy_reference_comparison:

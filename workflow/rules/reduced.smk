@@ -18,6 +18,7 @@ rule reduced:
         outdir=subpath(output.runs, parent=True),
         tables=lambda wildcards: f"results/{wildcards.sample}/tables",
         settings=config_flags("reduced", config, methods=REDUCED_METHODS),
+        joint_models=lambda wildcards: " ".join(reduced_joint_models(config, wildcards.sample)),
     threads: config["training"]["threads"]
     log:
         "results/{sample}/logs/reduced/seed{seed}.log",
@@ -30,15 +31,16 @@ rule reduced:
         mem_mb=4000,
     shell:
         "python -m xaugjets reduced --dataset {input.dataset} --tables {params.tables} --seed {wildcards.seed} "
-        "--outdir {params.outdir} --full {input.full} {params.settings} > {log} 2>&1"
+        "--outdir {params.outdir} --full {input.full} --joint-models {params.joint_models} {params.settings} > {log} 2>&1"
 
 
 rule reduced_summary:
     input:
         runs=expand("results/{{sample}}/reduced/seed{seed}/runs.csv", seed=config["training"]["seeds"]),
-        full=expand(
-            "results/{{sample}}/models/{model}/seed{seed}/metrics.json",
-            model=config["reduced"]["models"],
+        full=lambda wildcards: expand(
+            "results/{sample}/models/{model}/seed{seed}/metrics.json",
+            sample=wildcards.sample,
+            model=[*config["reduced"]["models"], *reduced_joint_models(config, wildcards.sample)],
             seed=config["training"]["seeds"],
         ),
         dataset="results/{sample}/dataset.h5",
