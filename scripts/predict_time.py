@@ -213,6 +213,13 @@ def empty_job_seconds(results: Path) -> dict[str, float]:
 CONVERGENCE_KEYS = ("batch_size", "patience", "min_delta", "learning_rate", "dropout")
 
 
+def reduced_networks(config: dict) -> set[str]:
+    """The networks a study retrains on reduced sets: reduced.models, and the joint models it trains."""
+    reduced = config.get("reduced", {})
+    joint = [model for model in reduced.get("joint_models", []) if model in config.get("models", [])]
+    return {*reduced.get("models", []), *joint}
+
+
 def unforeseen(target: dict, measured: dict) -> list[str]:
     """What the measured run cannot tell about the target: the epochs a training needs depend on the training
     settings (seen here: paper.yaml's batch 1024, patience 10, min_delta 1e-4 took 2.2-4.9x, per seed, the
@@ -225,10 +232,7 @@ def unforeseen(target: dict, measured: dict) -> list[str]:
     ]
     if notes:
         notes.append("so the epochs of every training are a guess: measure them in a small run with these settings")
-    reduced_models = ("models", "joint_models")
-    unmeasured = {m for key in reduced_models for m in target["reduced"].get(key, [])} - {
-        m for key in reduced_models for m in measured.get("reduced", {}).get(key, [])
-    }
+    unmeasured = reduced_networks(target) - reduced_networks(measured)
     if target["reduced"]["enabled"] and unmeasured:
         notes.append(f"reduced sets of {sorted(unmeasured)} are costed like the measured run's networks' (too low)")
     return notes
