@@ -67,13 +67,17 @@ COMPILE_LIMIT_S = 60
 VAL_BATCH = 4096  # training.fit's validation batch
 MANY_PASSES = {"integrated_gradients": "ig_steps", "shapley": "shapley_samples"}  # method -> its pass count
 # What a job of each kind imports before it works: an empty job is an interpreter running just that.
+EXPLAIN_MODULES = "xaugjets.explain, xaugjets.occlusion, xaugjets.activations, xaugjets.sanity, xaugjets.io"
 EMPTY_JOBS = {
     "cli": ["-c", "import xaugjets.cli; xaugjets.cli.build_parser()"],
-    "torch stages": ["-c", "import xaugjets.cli, xaugjets.training, xaugjets.explain, xaugjets.occlusion"],
+    "training stages": ["-c", "import xaugjets.cli, xaugjets.training, xaugjets.datasets, xaugjets.io"],
+    "explanation stage": ["-c", f"import xaugjets.cli, {EXPLAIN_MODULES}"],  # torch and captum, no Lightning
     "table+plot stages": ["-c", "import xaugjets.cli, xaugjets.aggregation, xaugjets.plots, xaugjets.crosscheck"],
 }
 # Which empty job each workflow stage pays (a stage is the folder or file name under results/*/benchmarks/).
-STAGE_IMPORTS = dict.fromkeys(("train", "explain", "reduced", "efp_search"), "torch stages") | dict.fromkeys(
+STAGE_IMPORTS = (
+    dict.fromkeys(("train", "reduced", "efp_search"), "training stages") | {"explain": "explanation stage"}
+) | dict.fromkeys(
     (
         "relevance_summary",
         "summary_plots",

@@ -86,14 +86,38 @@ def drop_summary(table: pd.DataFrame) -> str:
 
 
 def reduced_pivot(table: pd.DataFrame) -> str:
-    """One row per ranking, one column per k: AUC ± combined error (all variables: the last column)."""
-    table = table[table["model"] == table["model"].iloc[0]]
-    cells = table.assign(cell=[_value(r, "auc") for _, r in table.iterrows()])
-    pivot = cells.pivot(index="ranking", columns="k", values="cell").fillna("")
-    order = [r for r in dict.fromkeys(table["ranking"]) if r != "all"] + ["all"]
-    pivot = pivot.loc[order].reset_index()
-    pivot.columns = ["ranking", *(f"k = {k}" for k in pivot.columns[1:])]
-    return pivot.to_markdown(index=False)
+    """Per network, one row per ranking and one column per k: AUC ± combined error (all variables: last)."""
+    parts = []
+    for model, rows in table.groupby("model", sort=False):
+        cells = rows.assign(cell=[_value(r, "auc") for _, r in rows.iterrows()])
+        pivot = cells.pivot(index="ranking", columns="k", values="cell").fillna("")
+        order = [r for r in dict.fromkeys(rows["ranking"]) if r != "all"] + ["all"]
+        pivot = pivot.loc[order].reset_index()
+        pivot.columns = ["ranking", *(f"k = {k}" for k in pivot.columns[1:])]
+        parts += [f"`{model}`:", "", pivot.to_markdown(index=False), ""]
+    return "\n".join(parts).strip()
+
+
+def toy_check_summary(table: pd.DataFrame) -> str:
+    """How many (overlap, network, method) place z and θ above r1 and r2, and the margins of those that do not."""
+    failing = table[~table["holds"]]
+    lines = [
+        f"The toy's known answer (only z and θ separate the classes): {int(table['holds'].sum())} of {len(table)} "
+        "(overlap, network, method) give both more mean normalized relevance than r1 and r2 "
+        "(`results/summary/toy_check.md`)."
+    ]
+    if len(failing):
+        cells = failing.assign(
+            margin=[f"{r.margin:.3f} ± {error_text(r.margin_err)}" for r in failing.itertuples()],
+            below=failing["weakest_informative"] + " < " + failing["strongest_uninformative"],
+        )
+        lines += [
+            "",
+            "Where it fails:",
+            "",
+            cells[["sample", "model", "method", "below", "margin"]].to_markdown(index=False),
+        ]
+    return "\n".join(lines)
 
 
 def benchmark_records(results: Path) -> list[Path]:
@@ -253,6 +277,9 @@ def render(results: Path) -> str:
             "",
             pivot.to_markdown(index=False),
         ]
+    check = results / "summary" / "toy_check.csv"
+    if check.exists():
+        parts += ["", toy_check_summary(pd.read_csv(check))]
     comparison = results / "summary" / "toy_reference_comparison.csv"
     if comparison.exists():
         parts += ["", "### Toy with the reference study's conventions, side by side", ""]
@@ -304,7 +331,8 @@ def render(results: Path) -> str:
     if (pythia / "reduced.csv").exists():
         parts += [
             "",
-            "AUC of the top-k expert network against k, per ranking (`results/pythia/tables/reduced.md`):",
+            "AUC of the top-k networks against k, per ranking: the expert variables alone, and the image + top k "
+            "(`results/pythia/tables/reduced.md`):",
             "",
         ]
         parts += [reduced_pivot(pd.read_csv(pythia / "reduced.csv"))]

@@ -84,6 +84,9 @@ def networks() -> dict[str, tuple[nn.Module, tuple[torch.Tensor, ...]]]:
     torch.manual_seed(9)
     sets = ForeignNet("deepsets", ("particles",), deep_sets(16, 20, 5, 4)).eval()
     out["deepsets"] = sets, (make["particles"](12),)
+    torch.manual_seed(10)  # relevance crosses a Tanh unchanged, as captum passes it
+    tanh = ForeignNet("tanh", ("xaug",), nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))).eval()
+    out["tanh"] = tanh, (make["xaug"](12),)
     return out
 
 
