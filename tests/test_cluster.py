@@ -32,6 +32,9 @@ SMALL_NODE = [
     "summary_plots:mem_mb=1500",
 ]
 
+# The slice takes about 4 minutes here; a run still going after this is waiting on a job it lost.
+HANG_AFTER_S = 1200
+
 
 @pytest.mark.slurm
 @pytest.mark.slow
@@ -50,6 +53,11 @@ def test_study_through_real_slurm(study, tmp_path):
             "4",
             *SUBSET_ARGS,
             *SMALL_NODE,
+            # The README's way of batching short jobs: two explanation jobs per SLURM job.
+            "--groups",
+            "explain=explain",
+            "--group-components",
+            "explain=2",
             "--slurm-status-command",
             "squeue",
             "--slurm-no-account",
@@ -58,8 +66,12 @@ def test_study_through_real_slurm(study, tmp_path):
             "--latency-wait",
             "10",
             workdir=tmp_path / "run",
-            timeout=3600,
+            timeout=HANG_AFTER_S,
         )
+    except subprocess.TimeoutExpired as err:
+        queue = subprocess.run(["squeue", "--states=all"], capture_output=True, text=True).stdout
+        log = (err.stderr or b"").decode(errors="replace") if isinstance(err.stderr, bytes) else err.stderr or ""
+        pytest.fail(f"snakemake under SLURM still running after {HANG_AFTER_S} s\nsqueue:\n{queue}\n{log[-3000:]}")
     finally:
         cluster.__exit__(None, None, None)
     output = proc.stdout + proc.stderr
