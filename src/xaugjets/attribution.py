@@ -21,19 +21,18 @@ times the attribution of f *exactly*.  That is how it is computed, as for LRP.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import torch
-from captum.attr import DeepLift, IntegratedGradients, ShapleyValueSampling
+from captum.attr import IntegratedGradients, ShapleyValueSampling
 from torch import nn
 
 from . import relevance
 from .config import Settings
+from .deeplift import deeplift
 from .models import TaggerNet
 
 Batch = tuple[torch.Tensor, ...]
@@ -90,10 +89,6 @@ class AttributionMethod(Protocol):
     ) -> list[np.ndarray]: ...
 
 
-def _device(net: nn.Module) -> torch.device:
-    return next(net.parameters(), torch.empty(0)).device
-
-
 def _check_output(explained_output: str) -> None:
     if explained_output not in relevance.EXPLAINED_OUTPUTS:
         raise ValueError(
@@ -122,37 +117,7 @@ def _integrated_gradients(net: nn.Module, batch: Batch, settings: MethodSettings
 
 
 def _gradient_x_input(net: nn.Module, batch: Batch, settings: MethodSettings) -> Batch:
-    # One forward and one input-gradient pass; captum's InputXGradient computes the same with more overhead.
-    inputs = _with_grad(batch)
-    with torch.enable_grad():
-        output = net(*inputs)
-        grads = torch.autograd.grad(output, inputs, torch.ones_like(output), allow_unused=True)
-    return tuple(torch.zeros_like(x) if g is None else x.detach() * g for x, g in zip(inputs, grads, strict=True))
-
-
-@contextmanager
-def _pool_inputs_copied(net: nn.Module) -> Iterator[None]:
-    """Give every max-pool its own input tensor (a copy) while DeepLIFT runs.
-
-    captum (0.9) hooks a non-linearity's output tensor to read the gradient arriving from above, and its
-    input tensor to rewrite the gradient it passes down.  A ReLU feeding a MaxPool directly shares that
-    tensor, and the ReLU reads the gradient *before* the pool's rule rewrites it, so the ReLU rescales
-    the plain max-pool gradient and summation-to-delta fails (by ~10% of f(x) − f(0) on our CNNs).  A copy
-    between the two (same values) restores the order; it changes nothing else.
-    """
-    pools = [m for m in net.modules() if isinstance(m, nn.MaxPool1d | nn.MaxPool2d | nn.MaxPool3d)]
-    handles = [m.register_forward_pre_hook(lambda _, args: tuple(a.clone() for a in args)) for m in pools]
-    try:
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def _deeplift(net: nn.Module, batch: Batch, settings: MethodSettings) -> Batch:
-    with _pool_inputs_copied(net), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
-        return DeepLift(net).attribute(_with_grad(batch), baselines=_zeros(batch))
+    return relevance.input_times_gradient(net, batch)[0]
 
 
 def _xaug_function(net: nn.Module, batch: Batch) -> tuple[Callable[..., torch.Tensor], tuple[torch.Tensor, ...]]:
@@ -222,7 +187,7 @@ class BatchedMethod:
         """One float32 array per input (same shape) explaining f, or sign(f)·f for ``"predicted"``."""
         _check_output(explained_output)
         net = net.eval()
-        device = _device(net)
+        device = relevance.device_of(net)
         stores: list[list[np.ndarray]] = [[] for _ in inputs]
         for start in range(0, len(inputs[0]), settings.batch_size):
             batch = tuple(t[start : start + settings.batch_size].to(device, torch.float32) for t in inputs)
@@ -254,7 +219,7 @@ class LRPMethod:
         self, net: nn.Module, inputs: tuple[torch.Tensor, ...], explained_output: str, settings: MethodSettings
     ) -> list[np.ndarray]:
         rel, _ = relevance.explain(
-            net, inputs, self.rule, self.params, explained_output, settings.batch_size, _device(net)
+            net, inputs, self.rule, self.params, explained_output, settings.batch_size, relevance.device_of(net)
         )
         return [r.astype(np.float32) for r in rel]
 
@@ -298,7 +263,7 @@ METHODS: dict[str, AttributionMethod] = {
         "deeplift",
         "DeepLIFT, rescale rule (max-pool: change routed to the winners), ΣR = f(x) − f(x0); "
         "baseline x0 = all-zero inputs",
-        _deeplift,
+        lambda net, batch, settings: deeplift(net, batch),
         baseline="all",
     ),
     "shapley": BatchedMethod(

@@ -509,17 +509,19 @@ def cmd_reduced(args: argparse.Namespace) -> None:
     ranked = rankings(inputs, args.methods, args.rankings)
     for name, order in ranked.items():
         _log(f"ranking {name}: {' '.join(order)}")
-    rows, logits = retrain(arrays, names, feature_sets(ranked, args.ks), args.models, args.seed, settings)
+    # Each block of retrainings: one row per run, and the run's test-set logits as one column.
+    blocks = [retrain(arrays, names, feature_sets(ranked, args.ks), args.models, args.seed, settings)]
     if args.joint_models and args.joint_ks:  # image or particles + top k: fewer k (convolutional trainings)
-        joint = retrain(arrays, names, feature_sets(ranked, args.joint_ks), args.joint_models, args.seed, settings)
-        rows, logits = pd.concat([rows, joint[0]], ignore_index=True), np.concatenate([logits, joint[1]], axis=1)
+        joint_sets = feature_sets(ranked, args.joint_ks)
+        blocks.append(retrain(arrays, names, joint_sets, args.joint_models, args.seed, settings))
     if args.drop_thresholds:
         occlusion = pd.read_csv(Path(args.tables) / f"occlusion_{args.ranked_by}.csv")
         delta_auc = occlusion[occlusion["mask"] == "zero"].set_index("feature")["delta_auc"]
         sets = drop_sets(delta_auc, names, args.drop_thresholds)
         states = {model: load_model(path).state_dict() for model, path in zip(args.models, args.full, strict=True)}
-        dropped, dropped_logits = retrain_dropped(arrays, names, sets, states, args.seed, settings)
-        rows, logits = pd.concat([rows, dropped], ignore_index=True), np.concatenate([logits, dropped_logits], axis=1)
+        blocks.append(retrain_dropped(arrays, names, sets, states, args.seed, settings))
+    rows = pd.concat([block[0] for block in blocks], ignore_index=True)
+    logits = np.concatenate([block[1] for block in blocks], axis=1)
     outdir = Path(args.outdir)
     test = select_split(arrays, "test")
     columns = {"label": test["label"], "weight": test["weight"]} | {f"run{i}": logits[:, i] for i in range(len(rows))}

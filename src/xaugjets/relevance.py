@@ -177,7 +177,8 @@ def _pass_through_hook(module: nn.Module, args: tuple[torch.Tensor, ...], output
     return _carried(output, args[0], LRP0_EPSILON)
 
 
-def _device_of(net: nn.Module) -> torch.device:
+def device_of(net: nn.Module) -> torch.device:
+    """Where the network's parameters live (the CPU for a network without any)."""
     return next(net.parameters(), torch.empty(0)).device
 
 
@@ -215,6 +216,29 @@ def rules_attached(net: nn.Module, rule: str, params: RuleParameters) -> Iterato
             handle.remove()
 
 
+def _signs(logit: torch.Tensor) -> torch.Tensor:
+    return torch.where(logit < 0, -1.0, 1.0)
+
+
+def input_times_gradient(
+    net: nn.Module,
+    batch: Sequence[torch.Tensor],
+    start: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """Each input times the gradient of the output, started from ``start(output)`` (default 1); and the output.
+
+    Plain, this is gradient × input; with LRP rules (:func:`rules_attached`) or DeepLIFT multipliers
+    (:mod:`deeplift`) attached, the same pass gives their relevances.  An input the output does not use gets 0.
+    """
+    inputs = tuple(t.detach().requires_grad_(True) for t in batch)
+    with torch.enable_grad():
+        output = net(*inputs)
+        weight = torch.ones_like(output) if start is None else start(output.detach())
+        grads = torch.autograd.grad(output, inputs, weight, allow_unused=True)
+    products = tuple(torch.zeros_like(x) if g is None else x.detach() * g for x, g in zip(inputs, grads, strict=True))
+    return products, output.detach()
+
+
 def explain(
     net: TaggerNet,
     inputs: Sequence[torch.Tensor],
@@ -233,24 +257,18 @@ def explain(
     if explained_output not in EXPLAINED_OUTPUTS:
         raise ValueError(f"unknown explained output {explained_output!r}; choose from {list(EXPLAINED_OUTPUTS)}")
     device = device or torch.device("cpu")
-    net = net.eval() if _device_of(net) == device else net.eval().to(device)
+    net = net.eval() if device_of(net) == device else net.eval().to(device)
     relevances: list[list[np.ndarray]] = [[] for _ in inputs]
     logits = []
-    with rules_attached(net, rule, params), torch.enable_grad():
-        for start in range(0, len(inputs[0]), batch_size):
-            batch = tuple(t[start : start + batch_size].to(device).detach().requires_grad_(True) for t in inputs)
-            logit = net(*batch)
-            # Every rule is linear in the relevance it starts from: sign(f)·f starts from sign(f).
-            start_relevance = torch.where(logit < 0, -1.0, 1.0) if explained_output == "predicted" else None
-            grads = torch.autograd.grad(
-                logit,
-                batch,
-                start_relevance if start_relevance is not None else torch.ones_like(logit),
-                allow_unused=True,
-            )
-            for store, x, g in zip(relevances, batch, grads, strict=True):
-                store.append((torch.zeros_like(x) if g is None else x.detach() * g).cpu().numpy())
-            logits.append(logit.detach().cpu().numpy())
+    # Every rule is linear in the relevance it starts from: sign(f)·f starts from sign(f).
+    start = _signs if explained_output == "predicted" else None
+    with rules_attached(net, rule, params):
+        for first in range(0, len(inputs[0]), batch_size):
+            batch = tuple(t[first : first + batch_size].to(device) for t in inputs)
+            relevance, logit = input_times_gradient(net, batch, start)
+            for store, r in zip(relevances, relevance, strict=True):
+                store.append(r.cpu().numpy())
+            logits.append(logit.cpu().numpy())
     return [np.concatenate(r) for r in relevances], np.concatenate(logits)
 
 
