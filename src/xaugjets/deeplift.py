@@ -27,25 +27,57 @@ RESCALE_LAYERS = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.Tanh, nn.Sigmoid, nn.Softplu
 MAX_POOLS = (nn.MaxPool1d, nn.MaxPool2d)
 
 
-def _inverse_change(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """1/Δx (0 where |Δx| < EPSILON) and the mask of those places, Δx measured from the last row."""
-    change = x - x[-1:]
-    tiny = change.abs() < EPSILON
-    return torch.where(tiny, 0.0, 1.0 / torch.where(tiny, 1.0, change)), tiny.to(x.dtype)
+def _ratio(change_out: torch.Tensor, change_in: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
+    """Δy/Δx, or ``fallback`` (the plain derivative) where |Δx| < EPSILON."""
+    return torch.where(change_in.abs() < EPSILON, fallback, change_out / change_in)
 
 
-def _through(value: torch.Tensor, carrier: torch.Tensor) -> torch.Tensor:
-    """``value`` exactly, with the gradient of ``carrier``."""
-    return value.detach() + (carrier - carrier.detach())
+class _Multiplied(torch.autograd.Function):
+    """The value of ``output``, with the gradient g · multiplier passed to ``x`` (an element-wise layer)."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor, output: torch.Tensor, multiplier: torch.Tensor
+    ):
+        ctx.save_for_backward(multiplier)
+        return output.detach().view_as(output)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):
+        (multiplier,) = ctx.saved_tensors
+        return grad * multiplier, None, None
+
+
+class _Routed(torch.autograd.Function):
+    """The value of a max-pool's ``output``, with g · weight sent to the positions ``index`` of its input ``x``."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor, output: torch.Tensor, routes: list):
+        ctx.routes, ctx.shape = routes, x.shape
+        return output.detach().view_as(output)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor):
+        grad_in = grad.new_zeros(ctx.shape).flatten(2)
+        for index, weight in ctx.routes:
+            grad_in.scatter_add_(2, index.flatten(2), (grad * weight).flatten(2))
+        return grad_in.view(ctx.shape), None, None
 
 
 def _rescale(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
     """g_in = g_out · Δy/Δx, or the derivative itself where Δx vanishes."""
     (x,) = args
     with torch.no_grad():
-        inverse, tiny = _inverse_change(x)
-        multiplier = (output - output[-1:]) * inverse
-    return _through(output, x * multiplier + output * tiny)
+        change_in, change_out = x - x[-1:], output - output[-1:]
+    if isinstance(module, nn.ReLU):  # its derivative is known: the multiplier alone carries the gradient
+        with torch.no_grad():
+            multiplier = _ratio(change_out, change_in, (x > 0).to(x.dtype))
+        return _Multiplied.apply(x, output, multiplier)
+    with torch.no_grad():
+        tiny = change_in.abs() < EPSILON
+        multiplier = _ratio(change_out, change_in, torch.zeros_like(x))
+    carrier = x * multiplier + output * tiny  # the derivative through the layer itself where Δx vanishes
+    return output.detach() + (carrier - carrier.detach())
 
 
 def _max_pool(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
@@ -53,6 +85,7 @@ def _max_pool(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.T
 
     With y* = max(y, y_ref), the part y* − y_ref goes to the jet's winner and y − y* (≤ 0) to the
     reference's winner of the same window; where Δx vanishes the plain max-pool gradient is kept.
+    Everything is computed at the winners only (the pool's output size).
     """
     (x,) = args
     pool = nn.functional.max_pool1d if isinstance(module, nn.MaxPool1d) else nn.functional.max_pool2d
@@ -60,21 +93,22 @@ def _max_pool(module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.T
         _, winners = pool(
             x, module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode, return_indices=True
         )
-        reference_winners = winners[-1:].expand_as(winners)
-        top = torch.maximum(output, output[-1:])
-        to_winner, to_reference_winner = top - output[-1:], output - top
-        inverse, tiny = _inverse_change(x)
+        reference_input, reference_output = x[-1:].expand_as(x), output[-1:]
+        top = torch.maximum(output, reference_output)
+        ones = torch.ones_like(output)
+        change_at_winner = output - _picked(reference_input, winners, output)
+        routes = [(winners, _ratio(top - reference_output, change_at_winner, ones))]
+        to_reference_winner = output - top  # ≤ 0, and 0 unless the reference's maximum is the larger
+        if to_reference_winner.any():
+            reference_winners = winners[-1:].expand_as(winners)
+            change_at_reference = _picked(x, reference_winners, output) - reference_output
+            routes.append((reference_winners, _ratio(to_reference_winner, change_at_reference, 0 * ones)))
+    return _Routed.apply(x, output, routes)
 
-    def picked(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        return values.flatten(2).gather(2, index.flatten(2)).view_as(output)
 
-    scaled = x * inverse
-    carrier = (
-        picked(scaled, winners) * to_winner
-        + picked(scaled, reference_winners) * to_reference_winner
-        + picked(x * tiny, winners)
-    )
-    return _through(output, carrier)
+def _picked(values: torch.Tensor, index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``values`` at the pool's winners ``index`` (flat positions per channel), shaped like the pool's output."""
+    return values.flatten(2).gather(2, index.flatten(2)).view_as(like)
 
 
 @contextmanager
