@@ -97,3 +97,32 @@ def test_round_trip_and_corrupt_file(tmp_path):
 def test_balanced_capped_read(toy_dataset):
     arrays, _ = datasets.read_dataset(str(toy_dataset), "test", max_rows=40)
     assert (arrays["label"] == 1).sum() == 20 and (arrays["label"] == 0).sum() == 20
+
+
+def test_split_read_from_disk_equals_selection_in_memory(toy_dataset, monkeypatch):
+    """Reading a split block by block gives exactly the rows a whole-file read selects, for any block size."""
+    everything, _ = datasets.read_dataset(str(toy_dataset))
+    for block in (7, 64, 100_000):  # blocks smaller than, around and larger than the file
+        monkeypatch.setattr(io, "READ_BLOCK_ROWS", block)
+        for split, cap in (("test", None), ("test", 40), ("train", None), ("val", 10)):
+            arrays, _ = datasets.read_dataset(str(toy_dataset), split, cap)
+            expected = datasets.select_split(everything, split, cap)
+            assert arrays.keys() == expected.keys()
+            for key, value in expected.items():
+                np.testing.assert_array_equal(arrays[key], value, err_msg=f"{key} of {split} (block {block})")
+
+
+def test_read_rows_needs_increasing_rows(toy_dataset):
+    with pytest.raises(ValueError, match="increasing"):
+        io.read_h5(toy_dataset, ("label",), np.array([5, 3]))
+
+
+def test_stored_training_means_are_those_of_the_training_split(toy_dataset):
+    """The occlusion reference stored at build time equals the mean over the training rows of the file."""
+    from xaugjets.occlusion import training_means
+
+    train, attrs = datasets.read_dataset(str(toy_dataset), "train")
+    means = training_means(attrs)
+    np.testing.assert_array_equal(means["xaug"], train["xaug_scaled"].mean(axis=0))
+    np.testing.assert_array_equal(means["image"], train["image"].mean(axis=0))
+    assert means["particles"].shape == (train["particles_scaled"].shape[-1],)

@@ -186,7 +186,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
     """Every LRP rule and the occlusion scan for one trained network, in one process: one file each."""
     from . import io
     from .activations import activation_patterns
-    from .datasets import read_dataset, select_split
+    from .datasets import read_dataset
     from .explain import ExplainSettings, run_method
     from .models import input_tensors, load_model
     from .occlusion import occlusion_logits, training_means
@@ -196,8 +196,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
     device = resolve_device(args.accelerator)
     settings = ExplainSettings.from_config(vars(args))
     net = load_model(args.model_file)
-    everything, attrs = read_dataset(args.dataset)
-    arrays = select_split(everything, "test", settings.max_events)
+    arrays, attrs = read_dataset(args.dataset, "test", settings.max_events)
     outdir = Path(args.outdir)
     for rule in settings.names:
         start = time.perf_counter()
@@ -207,9 +206,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
         io.write_h5(outdir / f"{rule}.h5", out, {"summary": summary})
     start = time.perf_counter()
     features = attrs["particle_scaling"]["features"]
-    found, masked = occlusion_logits(
-        net.cpu(), arrays, training_means(everything, attrs), attrs["xaug_inputs"], features
-    )
+    found, masked = occlusion_logits(net.cpu(), arrays, training_means(attrs), attrs["xaug_inputs"], features)
     io.write_h5(
         outdir / "occlusion.h5",
         {"logit": out["logit"], "masked_logits": masked, "label": arrays["label"], "weight": arrays["weight"]},
@@ -219,7 +216,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
     patterns = activation_patterns(net, input_tensors(arrays, net.inputs), arrays["label"])
     with io.atomic_path(outdir / "activations.csv") as tmp:
         patterns.to_csv(tmp, index=False, float_format="%.6g")
-    sanity_jets = select_split(everything, "test", settings.sanity_jets) if settings.sanity_jets else None
+    sanity_jets = read_dataset(args.dataset, "test", settings.sanity_jets)[0] if settings.sanity_jets else None
     label_shuffled = load_model(args.label_shuffled).to(device) if args.label_shuffled else None
     _sanity_check(net.to(device), sanity_jets, settings, outdir / "sanity.csv", label_shuffled)
 
@@ -443,7 +440,7 @@ def cmd_plot_summary(args: argparse.Namespace) -> None:
     out = Path(args.outdir)
     plots.roc_bands(scores, out / "roc")
     plots.training_curves(histories, out / "training_curves")
-    data, attrs = read_dataset(args.dataset)
+    data, attrs = read_dataset(args.dataset, keys=("xaug", "label", "weight"))
     plots.variable_distributions(
         data["xaug"], data["label"], data["weight"], attrs["xaug_names"], out / "xaug_distributions"
     )
@@ -927,6 +924,8 @@ def _args_efp_search(p: argparse.ArgumentParser) -> None:
 def _args_efp_summary(p: argparse.ArgumentParser) -> None:
     p.add_argument("steps", nargs="+", help="steps.csv of every seed")
     _outputs(p, "sample", "csv", "markdown", "final_csv", "final_markdown", "plot", "efp_description")
+
+
 @command("provenance", cmd_provenance, "Record config, its hash, versions and git commit.")
 def _args_provenance(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="the resolved config as JSON")

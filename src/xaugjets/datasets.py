@@ -203,11 +203,15 @@ def build_dataset(
         "xaug_scaled": xaug_scaling.transform(jets.xaug[:, columns]),
         "particles_scaled": particles_scaled,
     }
+    # The occlusion reference (each network input at its training mean), stored so that an explanation
+    # job need not read the training split.
+    training_means = {"xaug": extra["xaug_scaled"][train].mean(axis=0), "image": jets.image[train].mean(axis=0)}
     attrs = {
         "xaug_scaling": xaug_scaling.to_dict(),
         "xaug_inputs": inputs,
         "xaug_encoding": xaug_encoding,
         "particle_scaling": particle_scaling | {"features": [*jets.particle_features, MASK_FEATURE]},
+        "training_means": training_means,
     }
     missing = not_computable(jets)
     if missing:  # recorded where it applies only, so that other samples' files stay as they were
@@ -218,27 +222,35 @@ def build_dataset(
 DATASET_KEYS = ("image", "particles_scaled", "mask", "xaug", "xaug_scaled", "label", "weight", "split")
 
 
-def select_split(arrays: dict[str, np.ndarray], split: str, max_rows: int | None = None) -> dict[str, np.ndarray]:
-    """Rows of one split, in file order.
+def split_rows(split_codes: np.ndarray, labels: np.ndarray, split: str, max_rows: int | None = None) -> np.ndarray:
+    """Row indices of one split, in file order.
 
     ``max_rows`` keeps the first ``max_rows // 2`` jets of each class, so a capped subset stays balanced and
     is the same for every model and seed.
     """
-    in_split = arrays["split"] == SPLITS.index(split)
+    in_split = split_codes == SPLITS.index(split)
     if max_rows is None:
-        rows = np.flatnonzero(in_split)
-    else:
-        rows = np.sort(
-            np.concatenate([np.flatnonzero(in_split & (arrays["label"] == c))[: max_rows // 2] for c in (0, 1)])
-        )
+        return np.flatnonzero(in_split)
+    return np.sort(np.concatenate([np.flatnonzero(in_split & (labels == c))[: max_rows // 2] for c in (0, 1)]))
+
+
+def select_split(arrays: dict[str, np.ndarray], split: str, max_rows: int | None = None) -> dict[str, np.ndarray]:
+    """Rows of one split of arrays already in memory (see :func:`split_rows`)."""
+    rows = split_rows(arrays["split"], arrays["label"], split, max_rows)
     return {key: value[rows] for key, value in arrays.items()}
 
 
 def read_dataset(
-    path: str, split: str | None = None, max_rows: int | None = None
+    path: str, split: str | None = None, max_rows: int | None = None, keys: tuple[str, ...] = DATASET_KEYS
 ) -> tuple[dict[str, np.ndarray], dict]:
-    """Arrays of a dataset file, optionally one split only (see :func:`select_split`)."""
-    arrays, attrs = read_h5(path, DATASET_KEYS)
-    if split is not None:
-        arrays = select_split(arrays, split, max_rows)
+    """Arrays ``keys`` of a dataset file, optionally of one split only (see :func:`split_rows`).
+
+    A split is read from disk row by row block, never the whole file, so a job that needs the capped test
+    split (an explanation job) uses the same memory whatever the size of the sample.
+    """
+    if split is None:
+        return read_h5(path, keys)
+    index, attrs = read_h5(path, ("split", "label"))
+    rows = split_rows(index["split"], index["label"], split, max_rows)
+    arrays, _ = read_h5(path, keys, rows)
     return arrays, attrs

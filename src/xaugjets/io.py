@@ -12,7 +12,8 @@ sample-agnostic back end.  Datasets, one row per jet:
 
 Attributes (JSON strings): ``xaug_names``, ``particle_features``, ``provenance``, ``cutflow``.
 A *dataset file* adds ``split`` (0 train, 1 validation, 2 test), ``xaug_scaled``, ``particles_scaled``
-and the scaling parameters fitted on the training split (``xaug_scaling``, ``particle_scaling``).
+the scaling parameters fitted on the training split (``xaug_scaling``, ``particle_scaling``) and the
+training-split means of the encoded inputs (``training_means``, the occlusion reference).
 """
 
 from __future__ import annotations
@@ -117,11 +118,40 @@ def write_h5(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], att
             f.attrs[key] = json.dumps(value, default=_json_default)
 
 
+READ_BLOCK_ROWS = 8192  # rows read from disk at once when a file is read selectively
+
+
+def read_rows(dataset: h5py.Dataset, rows: np.ndarray) -> np.ndarray:
+    """Rows ``rows`` (increasing) of ``dataset``, read one block of the file at a time.
+
+    Memory holds one block plus the result, whatever the size of the file, and a block without a wanted
+    row is never read (nor decompressed).
+    """
+    out = np.empty((len(rows), *dataset.shape[1:]), dtype=dataset.dtype)
+    block_of_row = rows // READ_BLOCK_ROWS
+    for block in np.unique(block_of_row):
+        lo, hi = np.searchsorted(block_of_row, [block, block + 1])
+        first, last = rows[lo], rows[hi - 1]
+        out[lo:hi] = dataset[first : last + 1][rows[lo:hi] - first]
+    return out
+
+
+def _read(dataset: h5py.Dataset, rows: slice | np.ndarray | None) -> np.ndarray:
+    if rows is None:
+        return dataset[()]
+    return dataset[rows] if isinstance(rows, slice) else read_rows(dataset, rows)
+
+
 def read_h5(
     path: str | os.PathLike[str], keys: tuple[str, ...] | None = None, rows: slice | np.ndarray | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read arrays and JSON attributes; any unreadable or incomplete file raises naming the file."""
+    """Read arrays and JSON attributes; any unreadable or incomplete file raises naming the file.
+
+    ``rows``: a slice, or increasing row indices read block by block (:func:`read_rows`).
+    """
     path = Path(path)
+    if isinstance(rows, np.ndarray) and np.any(np.diff(rows) <= 0):
+        raise ValueError(f"rows of {path} must be strictly increasing")
     if not path.exists():
         raise FileNotFoundError(f"input file is missing: {path}")
     try:
@@ -130,7 +160,7 @@ def read_h5(
             missing = [k for k in wanted if k not in f]
             if missing:
                 raise KeyError(f"datasets {missing} missing")
-            arrays = {k: (f[k][()] if rows is None else f[k][rows]) for k in wanted}
+            arrays = {k: _read(f[k], rows) for k in wanted}
             attrs = {k: json.loads(v) for k, v in f.attrs.items()}
     except (OSError, KeyError, ValueError) as err:
         raise OSError(f"cannot read {path}: corrupt, truncated or not a jet file ({err})") from err

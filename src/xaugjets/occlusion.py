@@ -24,13 +24,16 @@ from .models import TaggerNet, input_tensors
 MASKS = ("zero", "mean")
 
 
-def training_means(arrays: dict, attrs: dict) -> dict[str, np.ndarray]:
-    """Encoded training-split means of each network input: XAUG vector, image, particle features."""
-    train = arrays["split"] == 0
+def training_means(attrs: dict) -> dict[str, np.ndarray]:
+    """Encoded training-split means of each network input (XAUG vector, image, particle features), as the
+    dataset stage stored them; a particle feature's mean is 0 by its standardization."""
+    if "training_means" not in attrs:
+        raise KeyError("the dataset file has no training means (built by an older version): rebuild it")
+    means = attrs["training_means"]
     return {
-        "xaug": arrays["xaug_scaled"][train].mean(axis=0),
-        "image": arrays["image"][train].mean(axis=0),
-        "particles": np.zeros(arrays["particles_scaled"].shape[-1], dtype=np.float32),
+        "xaug": np.asarray(means["xaug"], dtype=np.float32),
+        "image": np.asarray(means["image"], dtype=np.float32),
+        "particles": np.zeros(len(attrs["particle_scaling"]["features"]), dtype=np.float32),
     }
 
 
