@@ -53,7 +53,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from xaugjets import toy, training
 from xaugjets.attribution import MethodSettings
 from xaugjets.config import validate_config
-from xaugjets.datasets import SPLITS, select_split
+from xaugjets.datasets import SPLITS, split_rows
 from xaugjets.explain import ExplainSettings, method_for
 from xaugjets.jets import XAUG_NAMES
 from xaugjets.metrics import RankedScores, auc
@@ -403,14 +403,16 @@ def compiled_lever(bench: Bench) -> Spread | str:
 def plain_fit(arrays: dict[str, np.ndarray], name: str, seed: int, settings: training.TrainSettings) -> TaggerNet:
     """training.fit's work without Lightning: same net, loaders, loss, optimizer, validation and best state."""
     torch.manual_seed(seed)
-    train, val = (select_split(arrays, split) for split in ("train", "val"))
-    shapes = training.model_shapes(train)
+    train, val = (split_rows(arrays["split"], arrays["label"], split) for split in ("train", "val"))
+    shapes = training.model_shapes(arrays)
     net = build_model(name, dropout=settings.dropout, head_dropout=settings.head_dropout, **shapes)
     inputs = MODEL_INPUTS[name]
     if "image" in inputs:
         net = net.to(memory_format=torch.channels_last)  # as fit trains it
-    train_loader = training._loader(train, inputs, settings.batch_size, torch.Generator().manual_seed(seed), True)
-    val_loader = training._loader(val, inputs, VAL_BATCH, torch.Generator().manual_seed(seed), False)
+    train_loader = training._loader(
+        arrays, train, inputs, settings.batch_size, torch.Generator().manual_seed(seed), True
+    )
+    val_loader = training._loader(arrays, val, inputs, VAL_BATCH, torch.Generator().manual_seed(seed), False)
     optimizer = torch.optim.Adam(net.parameters(), lr=settings.learning_rate)  # TaggerModule's optimizer
     loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
     best_loss, best_state = math.inf, {}

@@ -18,9 +18,15 @@ def repo() -> Path:
 @pytest.fixture(scope="session")
 def toy_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small balanced, split and scaled toy dataset file."""
-    parts = [toy.generate(300, signal, seed, grid=16, overlap=0) for signal, seed in ((True, 1), (False, 2))]
-    jets, extra, attrs = datasets.build_dataset(
-        datasets.concatenate(parts),
+    folder = tmp_path_factory.mktemp("data")
+    shards = []
+    for signal, seed in ((True, 1), (False, 2)):
+        shards.append(str(folder / f"shard{seed}.h5"))
+        io.write_jets(shards[-1], toy.generate(300, signal, seed, grid=16, overlap=0))
+    path = folder / "dataset.h5"
+    datasets.write_dataset(
+        shards,
+        path,
         {"train": 0.6, "val": 0.2, "test": 0.2},
         seed=5,
         n_sigma=3.0,
@@ -28,8 +34,6 @@ def toy_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
         xaug_inputs=(),
         xaug_encoding="minmax",
     )
-    path = tmp_path_factory.mktemp("data") / "dataset.h5"
-    io.write_jets(path, jets, extra, attrs)
     return path
 
 

@@ -18,66 +18,111 @@ def jets(n_sig=400, n_bkg=700):
     return datasets.concatenate([toy.generate(n_sig, True, 1, **TOY), toy.generate(n_bkg, False, 2, **TOY)])
 
 
-def test_balance_and_split_counts():
-    out, extra, _ = datasets.build_dataset(jets(), FRACTIONS, seed=3, **SELECTION)
-    assert len(out) == 800
+def build(tmp_path, sample, seed=3, **selection):
+    """Write the jets (one JetArrays, or a list of shards) to shard files, run the dataset stage on them and
+    read the dataset file back."""
+    parts = sample if isinstance(sample, list) else [sample]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    shards = [str(tmp_path / f"shard{i}.h5") for i in range(len(parts))]
+    for path, part in zip(shards, parts, strict=True):
+        io.write_jets(path, part)
+    out = tmp_path / f"dataset_{seed}.h5"
+    datasets.write_dataset(shards, out, FRACTIONS, seed, **(SELECTION | selection))
+    return datasets.read_dataset(str(out))
+
+
+def two_shards():
+    return [toy.generate(400, True, 1, **TOY), toy.generate(700, False, 2, **TOY)]
+
+
+def test_balance_and_split_counts(tmp_path):
+    arrays, attrs = build(tmp_path, jets())
+    assert len(arrays["label"]) == 800
     for code, n in ((0, 240), (1, 80), (2, 80)):
-        assert (out.label[extra["split"] == code] == 1).sum() == n
-        assert (out.label[extra["split"] == code] == 0).sum() == n
-    assert out.cutflow["rejected_class_balance"] == 300
-    assert out.cutflow["generated"] == 1100
+        assert (arrays["label"][arrays["split"] == code] == 1).sum() == n
+        assert (arrays["label"][arrays["split"] == code] == 0).sum() == n
+    assert attrs["cutflow"]["rejected_class_balance"] == 300
+    assert attrs["cutflow"]["generated"] == 1100
 
 
-def test_split_depends_only_on_data_seed():
-    a = datasets.build_dataset(jets(), FRACTIONS, seed=3, **SELECTION)[1]["split"]
-    b = datasets.build_dataset(jets(), FRACTIONS, seed=3, **SELECTION)[1]["split"]
-    c = datasets.build_dataset(jets(), FRACTIONS, seed=4, **SELECTION)[1]["split"]
+def test_split_depends_only_on_data_seed(tmp_path):
+    a = build(tmp_path / "a", jets(), seed=3)[0]["split"]
+    b = build(tmp_path / "b", jets(), seed=3)[0]["split"]
+    c = build(tmp_path / "c", jets(), seed=4)[0]["split"]
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
-def test_scaling_uses_training_split_only():
-    base = jets()
-    _, extra, attrs = datasets.build_dataset(base, FRACTIONS, seed=3, **SELECTION)
+def test_scaling_uses_training_split_only(tmp_path):
+    arrays, attrs = build(tmp_path / "a", jets())
     # Blow up the test jets' raw values: the fitted scaling must not move.
     shifted = jets()
-    test_rows = np.flatnonzero(extra["split"] == 2)
+    test_rows = np.flatnonzero(arrays["split"] == 2)
     kept, _ = datasets.balance_and_split(shifted.label, FRACTIONS, 3)
     shifted.xaug[kept[test_rows]] *= 100
-    _, extra2, attrs2 = datasets.build_dataset(shifted, FRACTIONS, seed=3, **SELECTION)
+    arrays2, attrs2 = build(tmp_path / "b", shifted)
     assert attrs2["xaug_scaling"] == attrs["xaug_scaling"]
-    train = extra["xaug_scaled"][extra["split"] == 0]
+    train = arrays["xaug_scaled"][arrays["split"] == 0]
     assert train.min() == 0.0 and train.max() == 1.0
-    assert np.all((extra2["xaug_scaled"] >= 0) & (extra2["xaug_scaled"] <= 1))
+    assert np.all((arrays2["xaug_scaled"] >= 0) & (arrays2["xaug_scaled"] <= 1))
+
+
+def test_streaming_does_not_depend_on_block_sizes(tmp_path, monkeypatch):
+    """Small write blocks change nothing; fit blocks smaller than the training split change the scalings
+    by rounding only."""
+    selection = {"windows": {"theta": [0.0, 0.5]}}
+    reference, reference_attrs = build(tmp_path / "a", two_shards(), **selection)
+    monkeypatch.setattr(datasets, "WRITE_BLOCK_ROWS", 7)
+    monkeypatch.setattr(io, "READ_BLOCK_ROWS", 5)
+    small_writes, attrs = build(tmp_path / "b", two_shards(), **selection)
+    assert attrs["cutflow"] == reference_attrs["cutflow"]
+    assert attrs["training_means"] == reference_attrs["training_means"]
+    for key, value in reference.items():
+        np.testing.assert_array_equal(small_writes[key], value, err_msg=key)
+    monkeypatch.setattr(datasets, "FIT_BLOCK_ROWS", 50)
+    small_fits, _ = build(tmp_path / "c", two_shards(), **selection)
+    for key, value in reference.items():
+        np.testing.assert_allclose(small_fits[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
 
 
 def test_clipping_at_n_sigma():
     x = np.r_[np.zeros(99), 1000.0][:, None]
-    scaling = datasets.XaugScaling.fit(x, ["v"], n_sigma=3, encoding="minmax")
+    scaling = datasets.XaugScaling.fit(lambda: [x], ["v"], n_sigma=3, encoding="minmax")
     assert scaling.high[0] == pytest.approx(3 * x.std() + x.mean())
 
 
 def test_windows_count_rejections():
     sample = jets()
-    out, counts = datasets.apply_windows(sample, {"theta": [0.1, 0.3]})
-    assert counts["rejected_window_theta"] == len(sample) - len(out)
-    assert (out.label == 1).sum() > 390 and (out.label == 0).sum() < 20  # bkg: P(θ > 0.1) = e^-5
+    keep, counts = datasets.window_mask(sample.xaug, sample.xaug_names, {"theta": [0.1, 0.3]})
+    assert counts["rejected_window_theta"] == len(sample) - keep.sum()
+    label = sample.label[keep]
+    assert (label == 1).sum() > 390 and (label == 0).sum() < 20  # bkg: P(θ > 0.1) = e^-5
 
 
-def test_xaug_input_subset_and_unknown_variable():
-    _, extra, attrs = datasets.build_dataset(jets(), FRACTIONS, 3, 3, {}, xaug_inputs=["theta"], xaug_encoding="minmax")
-    assert extra["xaug_scaled"].shape[1] == 1 and attrs["xaug_inputs"] == ["theta"]
+def test_xaug_input_subset_and_unknown_variable(tmp_path):
+    arrays, attrs = build(tmp_path, jets(), xaug_inputs=["theta"])
+    assert arrays["xaug_scaled"].shape[1] == 1 and attrs["xaug_inputs"] == ["theta"]
     with pytest.raises(KeyError, match="tau21"):
-        datasets.build_dataset(jets(), FRACTIONS, 3, 3, {}, xaug_inputs=["tau21"], xaug_encoding="minmax")
+        build(tmp_path, jets(), xaug_inputs=["tau21"])
 
 
 def test_padding_is_zero_with_mask_feature():
     particles = np.ones((4, 3, 2))
     mask = np.array([[1, 1, 0]] * 4, dtype=bool)
-    scaled, _ = datasets.standardize_particles(particles, mask, np.ones(4, dtype=bool))
+    scaled = datasets.ParticleScaling.fit(lambda: [(particles, mask)]).transform(particles, mask)
     assert scaled.shape == (4, 3, 3)
     np.testing.assert_array_equal(scaled[:, 2], 0.0)
     np.testing.assert_array_equal(scaled[:, :2, 2], 1.0)
+
+
+def test_shards_with_other_variables_are_refused(tmp_path):
+    sample = jets(20, 20)
+    io.write_jets(tmp_path / "a.h5", sample)
+    other = sample.select(np.arange(len(sample)))
+    other.xaug_names = [*sample.xaug_names[:-1], "renamed"]
+    io.write_jets(tmp_path / "b.h5", other)
+    with pytest.raises(ValueError, match=r"b\.h5"):
+        datasets.Shards([str(tmp_path / "a.h5"), str(tmp_path / "b.h5")])
 
 
 def test_round_trip_and_corrupt_file(tmp_path):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from xaugjets.datasets import read_dataset
-from xaugjets.training import FitResult, TrainSettings, fit
+from xaugjets.datasets import open_dataset, read_dataset
+from xaugjets.training import FitResult, TrainSettings, fit, predict
 
 SETTINGS = TrainSettings(
     max_epochs=2,
@@ -22,6 +23,7 @@ SETTINGS = TrainSettings(
     threads=1,
     accelerator="cpu",
     tensorboard=False,
+    stream_above=1_000_000,
 )
 
 
@@ -112,3 +114,20 @@ def test_csv_log_always_and_tensorboard_only_when_asked(tmp_path):
     else:  # not installed: Lightning's error names the package to install
         with pytest.raises(ModuleNotFoundError, match="tensorboard"):
             _loggers(tmp_path, tensorboard=True)
+
+
+@pytest.mark.parametrize("model", ["cnn2d_xaug", "cnn1d"])  # image + XAUG, particle list
+def test_training_from_disk_equals_training_in_memory(toy_dataset, model):
+    """A dataset above ``stream_above`` is read batch by batch from disk: the same batches, the same network."""
+    in_memory, _ = open_dataset(str(toy_dataset), stream_above=10**9)
+    on_disk, _ = open_dataset(str(toy_dataset), stream_above=0)
+    assert isinstance(in_memory["image"], np.ndarray) and not isinstance(on_disk["image"], np.ndarray)
+    first, second = (fit(arrays, model, seed=5, settings=SETTINGS) for arrays in (in_memory, on_disk))
+    assert [row["val_loss"] for row in first.history] == [row["val_loss"] for row in second.history]
+    weights = first.net.state_dict(), second.net.state_dict()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    rows = np.array([7, 3, 100, 42])  # any order
+    cpu = torch.device("cpu")
+    np.testing.assert_array_equal(
+        predict(first.net, in_memory, cpu, rows=rows), predict(second.net, on_disk, cpu, rows=rows)
+    )

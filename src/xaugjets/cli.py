@@ -145,22 +145,29 @@ def user_sample_flags(spec: dict[str, Any]) -> str:
 
 def cmd_dataset(args: argparse.Namespace) -> None:
     from . import io
-    from .datasets import build_dataset, load_shards
+    from .datasets import write_dataset
 
-    fractions = args.fractions
-    jets = load_shards(args.inputs)
-    jets, extra, attrs = build_dataset(
-        jets, fractions, args.seed, args.clip_sigma, args.windows, args.xaug_inputs, args.xaug_encoding
+    def provenance(shards: list[dict[str, Any]]) -> dict[str, Any]:
+        return io.provenance(
+            inputs=list(args.inputs),
+            seed=args.seed,
+            fractions=args.fractions,
+            clip_sigma=args.clip_sigma,
+            shards=shards,
+        )
+
+    cutflow = write_dataset(
+        args.inputs,
+        args.output,
+        args.fractions,
+        args.seed,
+        args.clip_sigma,
+        args.windows,
+        args.xaug_inputs,
+        args.xaug_encoding,
+        provenance,
     )
-    jets.provenance = io.provenance(
-        inputs=list(args.inputs),
-        seed=args.seed,
-        fractions=fractions,
-        clip_sigma=args.clip_sigma,
-        shards=jets.provenance["shards"],
-    )
-    io.write_jets(args.output, jets, extra, attrs)
-    _log(f"dataset {args.output}: cutflow {json.dumps(jets.cutflow)}")
+    _log(f"dataset {args.output}: cutflow {json.dumps(cutflow)}")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -666,7 +673,7 @@ def cmd_provenance(args: argparse.Namespace) -> None:
 RUNTIME = ("threads", "accelerator")
 TRAINING = (
     "max_epochs", "patience", "min_delta", "batch_size", "learning_rate", "dropout", "head_dropout", "tensorboard",
-    *RUNTIME,
+    "stream_above", *RUNTIME,
 )  # fmt: skip
 STAGE_SETTINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "toy": {"toy": ("jets_per_shard", "seed"), "images": ("grid",)},

@@ -3,16 +3,27 @@
 Everything here is sample-agnostic; the split depends only on the data seed, never on a training seed.
 Scaling statistics are fitted on the training split alone and stored, so validation and test jets are
 transformed exactly as a new jet would be.
+
+The dataset stage streams: it holds the per-jet labels, weights and split codes (~14 bytes per jet) and one
+block of jets at a time, never the sample, so its memory does not grow with the number of jets.  A
+training split of up to ``FIT_BLOCK_ROWS`` jets is fitted in one block, exactly as in memory; a larger one
+block by block, which agrees with an in-memory fit to rounding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import h5py
 import numpy as np
 
-from .io import JetArrays, read_h5, read_jets
+from .io import ARRAY_KEYS, JetArrays, atomic_path, read_h5, read_jets, write_attrs
+
+FIT_BLOCK_ROWS = 65536  # training jets per block when fitting scalings (XAUG and particle columns only)
+WRITE_BLOCK_ROWS = 4096  # jets per block when transforming and writing every array
 
 SPLITS = ("train", "val", "test")
 MASK_FEATURE = "is_particle"
@@ -45,27 +56,21 @@ def load_shards(paths: Sequence[str]) -> JetArrays:
     return concatenate([read_jets(p) for p in paths])
 
 
-def not_computable(jets: JetArrays) -> dict[str, str]:
-    """What the shards could not compute for lack of particle columns, and why (your own jets without PDG
-    id, charge or vertex: :func:`xaugjets.jets.not_computable`); empty for the toy and Pythia samples."""
-    found: dict[str, str] = {}
-    for shard in jets.provenance.get("shards", []):
-        found |= shard.get("not_computable", {})
-    return found
-
-
-def apply_windows(jets: JetArrays, windows: Mapping[str, Sequence[float]]) -> tuple[JetArrays, dict[str, int]]:
-    """Keep jets with low < variable < high for every ``{variable: [low, high]}``; count each cut."""
-    keep = np.ones(len(jets), dtype=bool)
+def window_mask(
+    xaug: np.ndarray, names: Sequence[str], windows: Mapping[str, Sequence[float]]
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Jets with low < variable < high for every ``{variable: [low, high]}``; each cut's rejections counted
+    in order (a jet is counted at the first cut it fails)."""
+    keep = np.ones(len(xaug), dtype=bool)
     counts: dict[str, int] = {}
     for name, (low, high) in windows.items():
-        if name not in jets.xaug_names:
-            raise KeyError(f"selection variable {name!r} is not among {jets.xaug_names}")
-        value = jets.xaug[:, jets.xaug_names.index(name)]
+        if name not in names:
+            raise KeyError(f"selection variable {name!r} is not among {list(names)}")
+        value = xaug[:, list(names).index(name)]
         passed = (value > low) & (value < high)
         counts[f"rejected_window_{name}"] = int((keep & ~passed).sum())
         keep &= passed
-    return jets.select(keep), counts
+    return keep, counts
 
 
 def balance_and_split(labels: np.ndarray, fractions: Mapping[str, float], seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,6 +94,36 @@ def balance_and_split(labels: np.ndarray, fractions: Mapping[str, float], seed: 
     kept_rows = np.concatenate(kept)
     order = np.argsort(kept_rows, kind="stable")  # keep the original jet order on disk
     return kept_rows[order], np.concatenate(codes)[order]
+
+
+Blocks = Callable[[], Iterable[np.ndarray]]  # a fresh pass over the rows, one block at a time
+
+
+def add_rows(total: np.ndarray | None, block: np.ndarray) -> np.ndarray | None:
+    """``total`` plus the rows of ``block``, added one after the other: numpy's order when it sums the
+    columns of one C-ordered array of several columns, so such a sum over blocks equals the sum over their
+    concatenation bit for bit."""
+    if len(block) == 0:
+        return total
+    return np.add.reduce(block if total is None else np.concatenate([total[None], block]), axis=0)
+
+
+def column_sum(blocks: Iterable[np.ndarray]) -> tuple[np.ndarray, int]:
+    """Column sums and row count over blocks (:func:`add_rows`)."""
+    total, n = None, 0
+    for block in blocks:
+        total, n = add_rows(total, block), n + len(block)
+    if total is None:
+        raise ValueError("no rows to fit a scaling on")
+    return total, n
+
+
+def column_mean_std(blocks: Blocks) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each column in two passes, as ``x.mean(0)``, ``x.std(0)`` compute them."""
+    total, n = column_sum(blocks())
+    mean = total / n
+    squares, _ = column_sum((block - mean) ** 2 for block in blocks())
+    return mean, np.sqrt(squares / n)
 
 
 XAUG_ENCODINGS = ("minmax", "standard", "raw")
@@ -115,12 +150,16 @@ class XaugScaling:
     high: np.ndarray
 
     @classmethod
-    def fit(cls, x: np.ndarray, names: list[str], n_sigma: float, encoding: str) -> XaugScaling:
+    def fit(cls, blocks: Blocks, names: list[str], n_sigma: float, encoding: str) -> XaugScaling:
+        """Fit on the training values that ``blocks`` yields (float64, one column per name)."""
         if encoding not in XAUG_ENCODINGS:
             raise ValueError(f"unknown XAUG encoding {encoding!r}; choose from {list(XAUG_ENCODINGS)}")
-        mean, std = x.mean(axis=0), x.std(axis=0)
-        clipped = np.clip(x, mean - n_sigma * std, mean + n_sigma * std)
-        return cls(names, encoding, mean, std, clipped.min(axis=0), clipped.max(axis=0))
+        mean, std = column_mean_std(blocks)
+        low, high = mean - n_sigma * std, mean + n_sigma * std
+        clipped = [np.clip(block, low, high) for block in blocks()]
+        lowest = np.min([block.min(axis=0) for block in clipped], axis=0)
+        highest = np.max([block.max(axis=0) for block in clipped], axis=0)
+        return cls(names, encoding, mean, std, lowest, highest)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         if self.encoding == "raw":
@@ -142,81 +181,198 @@ class XaugScaling:
         }
 
 
-def standardize_particles(
-    particles: np.ndarray, mask: np.ndarray, train: np.ndarray
-) -> tuple[np.ndarray, dict[str, list]]:
-    """Standardize real particles with training statistics and append the mask as a feature.
+@dataclass(frozen=True)
+class ParticleScaling:
+    """Real particles standardized with training statistics, the mask appended as a feature.
 
     Padding stays exactly zero in every feature and 0 in ``is_particle``, so it can never look like a
     real particle to the network.
     """
-    real_train = particles[train][mask[train]]
-    mean, std = real_train.mean(axis=0), real_train.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    scaled = np.where(mask[..., None], (particles - mean) / std, 0.0)
-    out = np.concatenate([scaled, mask[..., None]], axis=-1).astype(np.float32)
-    return out, {"mean": mean.tolist(), "std": std.tolist()}
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, blocks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]) -> ParticleScaling:
+        """Fit on the real particles of the training (particles, mask) blocks."""
+        mean, std = column_mean_std(lambda: (particles[mask] for particles, mask in blocks()))
+        return cls(mean, np.where(std > 0, std, 1.0))
+
+    def transform(self, particles: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        scaled = np.where(mask[..., None], (particles - self.mean) / self.std, 0.0)
+        return np.concatenate([scaled, mask[..., None]], axis=-1).astype(np.float32)
 
 
-def build_dataset(
-    jets: JetArrays,
+class Shards:
+    """Jet files read as one sample by global row, a block at a time; metadata must agree."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = list(paths)
+        labels, attrs = zip(*(read_h5(p, ("label",)) for p in self.paths), strict=True)
+        for path, attr in zip(self.paths, attrs, strict=True):
+            missing = [k for k in ("xaug_names", "particle_features") if k not in attr]
+            if missing:
+                raise OSError(f"cannot read {path}: attributes {missing} missing, not a jet file")
+            if (attr["xaug_names"], attr["particle_features"]) != (
+                attrs[0]["xaug_names"],
+                attrs[0]["particle_features"],
+            ):
+                raise ValueError(f"shards disagree on XAUG variables or particle features: {path}")
+        self.attrs = attrs
+        self.xaug_names: list[str] = attrs[0]["xaug_names"]
+        self.particle_features: list[str] = attrs[0]["particle_features"]
+        self.label = np.concatenate([label["label"] for label in labels])
+        self.offsets = np.cumsum([0, *(len(label["label"]) for label in labels)])
+        with h5py.File(self.paths[0], "r") as f:
+            self.layout = {key: (f[key].shape[1:], f[key].dtype) for key in ARRAY_KEYS}
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def read(self, keys: tuple[str, ...], rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Arrays ``keys`` at increasing global ``rows``."""
+        shard = np.searchsorted(self.offsets, rows, side="right") - 1
+        parts = [read_h5(self.paths[i], keys, rows[shard == i] - self.offsets[i])[0] for i in np.unique(shard)]
+        return {key: np.concatenate([part[key] for part in parts]) for key in keys}
+
+    def blocks(self, keys: tuple[str, ...], rows: np.ndarray, size: int) -> Iterator[dict[str, np.ndarray]]:
+        for start in range(0, len(rows), size):
+            yield self.read(keys, rows[start : start + size])
+
+    def cutflow(self) -> dict[str, int]:
+        """The shards' counters, summed."""
+        total: dict[str, int] = {}
+        for attr in self.attrs:
+            for key, value in attr.get("cutflow", {}).items():
+                total[key] = total.get(key, 0) + int(value)
+        return total
+
+    def not_computable(self) -> dict[str, str]:
+        """What the shards could not compute for lack of particle columns, and why (your own jets without PDG
+        id, charge or vertex: :func:`xaugjets.jets.not_computable`); empty for the toy and Pythia samples."""
+        found: dict[str, str] = {}
+        for attr in self.attrs:
+            found |= attr.get("provenance", {}).get("not_computable", {})
+        return found
+
+
+def write_dataset(
+    inputs: Sequence[str],
+    output: str | Path,
     fractions: Mapping[str, float],
     seed: int,
     n_sigma: float,
     windows: Mapping[str, Sequence[float]],
     xaug_inputs: Sequence[str],
     xaug_encoding: str,
-) -> tuple[JetArrays, dict, dict]:
-    """Select, balance, split and scale.  Returns (jets, extra arrays, extra attributes).
+    provenance: Callable[[list[dict[str, Any]]], dict[str, Any]] = lambda shards: {"shards": shards},
+) -> dict[str, int]:
+    """Select, balance, split and scale the jets of ``inputs`` into the dataset file ``output``, streaming.
 
     ``xaug_inputs`` picks the XAUG variables fed to the networks (empty: all); every variable stays
-    available in raw form for plots.
+    available in raw form for plots.  ``provenance`` turns the shards' provenance records into the file's.
+    Returns the cutflow.
     """
-    inputs = list(xaug_inputs) or list(jets.xaug_names)
-    unknown = sorted(set(inputs) - set(jets.xaug_names))
+    shards = Shards(inputs)
+    inputs_used = list(xaug_inputs) or list(shards.xaug_names)
+    unknown = sorted(set(inputs_used) - set(shards.xaug_names))
     if unknown:
-        raise KeyError(f"xaug variables {unknown} are not in this sample; it has {jets.xaug_names}")
-    columns = [jets.xaug_names.index(name) for name in inputs]
-    n_in = len(jets)
-    jets, window_counts = apply_windows(jets, windows)
-    rows, split = balance_and_split(jets.label, fractions, seed)
-    n_selected = len(jets)
-    jets = jets.select(rows)
+        raise KeyError(f"xaug variables {unknown} are not in this sample; it has {shards.xaug_names}")
+    columns = [shards.xaug_names.index(name) for name in inputs_used]
+    label = shards.label
+    keep, window_counts = (
+        np.ones(len(shards), dtype=bool),
+        dict.fromkeys((f"rejected_window_{name}" for name in windows), 0),
+    )
+    if windows:
+        for start, block in zip(
+            range(0, len(shards), FIT_BLOCK_ROWS),
+            shards.blocks(("xaug",), np.arange(len(shards)), FIT_BLOCK_ROWS),
+            strict=True,
+        ):
+            passed, counts = window_mask(block["xaug"], shards.xaug_names, windows)
+            keep[start : start + len(passed)] = passed
+            window_counts = {key: window_counts[key] + counts[key] for key in counts}
+    selected = np.flatnonzero(keep)
+    chosen, split = balance_and_split(label[selected], fractions, seed)
+    rows = selected[chosen]
     # Normalize weights to mean 1 per class so both classes weigh the same in the loss.
-    weight = jets.weight.astype(np.float64)
+    weight = np.concatenate([b["weight"] for b in shards.blocks(("weight",), rows, FIT_BLOCK_ROWS)]).astype(np.float64)
     for c in (0, 1):
-        weight[jets.label == c] /= weight[jets.label == c].mean()
-    jets.weight = weight.astype(np.float32)
-    train = split == 0
-    xaug_scaling = XaugScaling.fit(jets.xaug[train][:, columns].astype(np.float64), inputs, n_sigma, xaug_encoding)
-    particles_scaled, particle_scaling = standardize_particles(jets.particles, jets.mask, train)
-    jets.cutflow = {
-        **jets.cutflow,
-        "dataset_input": n_in,
+        weight[label[rows] == c] /= weight[label[rows] == c].mean()
+    train = rows[split == 0]
+    xaug_scaling = XaugScaling.fit(
+        lambda: (b["xaug"][:, columns].astype(np.float64) for b in shards.blocks(("xaug",), train, FIT_BLOCK_ROWS)),
+        inputs_used,
+        n_sigma,
+        xaug_encoding,
+    )
+    particle_scaling = ParticleScaling.fit(
+        lambda: ((b["particles"], b["mask"]) for b in shards.blocks(("particles", "mask"), train, FIT_BLOCK_ROWS))
+    )
+    cutflow = {
+        **shards.cutflow(),
+        "dataset_input": len(shards),
         **window_counts,
-        "rejected_class_balance": n_selected - len(rows),
+        "rejected_class_balance": len(selected) - len(rows),
         "dataset_jets": len(rows),
         **{f"{name}_jets": int((split == i).sum()) for i, name in enumerate(SPLITS)},
     }
-    extra = {
-        "split": split,
-        "xaug_scaled": xaug_scaling.transform(jets.xaug[:, columns]),
-        "particles_scaled": particles_scaled,
+    n_particle_features = len(shards.particle_features) + 1
+    layout = shards.layout | {
+        "weight": ((), np.dtype(np.float32)),
+        "split": ((), split.dtype),
+        "xaug_scaled": ((len(columns),), np.dtype(np.float32)),
+        "particles_scaled": ((*shards.layout["mask"][0], n_particle_features), np.dtype(np.float32)),
     }
-    # The occlusion reference (each network input at its training mean), stored so that an explanation
-    # job need not read the training split.
-    training_means = {"xaug": extra["xaug_scaled"][train].mean(axis=0), "image": jets.image[train].mean(axis=0)}
-    attrs = {
-        "xaug_scaling": xaug_scaling.to_dict(),
-        "xaug_inputs": inputs,
-        "xaug_encoding": xaug_encoding,
-        "particle_scaling": particle_scaling | {"features": [*jets.particle_features, MASK_FEATURE]},
-        "training_means": training_means,
-    }
-    missing = not_computable(jets)
-    if missing:  # recorded where it applies only, so that other samples' files stay as they were
-        attrs["not_computable"] = missing
-    return jets, extra, attrs
+    sums: dict[str, np.ndarray | None] = {"xaug": None, "image": None}  # over the training rows
+    with atomic_path(output) as tmp, h5py.File(tmp, "w") as out:
+        target = {
+            # Contiguous and uncompressed: a training batch of random rows is read from disk in ~1 ms.
+            key: out.create_dataset(key, (len(rows), *shape), dtype=dtype)
+            for key, (shape, dtype) in layout.items()
+        }
+        for start, block in zip(
+            range(0, len(rows), WRITE_BLOCK_ROWS),
+            shards.blocks(("image", "particles", "mask", "xaug"), rows, WRITE_BLOCK_ROWS),
+            strict=True,
+        ):
+            part = slice(start, start + WRITE_BLOCK_ROWS)
+            block |= {
+                "label": label[rows[part]],
+                "weight": weight[part].astype(np.float32),
+                "split": split[part],
+                "xaug_scaled": xaug_scaling.transform(block["xaug"][:, columns]),
+                "particles_scaled": particle_scaling.transform(block["particles"], block["mask"]),
+            }
+            for key, value in block.items():
+                target[key][part] = value
+            in_train = block["split"] == 0
+            sums = {"xaug": add_rows(sums["xaug"], block["xaug_scaled"][in_train])} | {
+                "image": add_rows(sums["image"], block["image"][in_train])
+            }
+        attrs = {
+            "xaug_names": shards.xaug_names,
+            "particle_features": shards.particle_features,
+            "provenance": provenance([attr.get("provenance", {}) for attr in shards.attrs]),
+            "cutflow": cutflow,
+            "xaug_scaling": xaug_scaling.to_dict(),
+            "xaug_inputs": inputs_used,
+            "xaug_encoding": xaug_encoding,
+            "particle_scaling": {
+                "mean": particle_scaling.mean.tolist(),
+                "std": particle_scaling.std.tolist(),
+                "features": [*shards.particle_features, MASK_FEATURE],
+            },
+            # The occlusion reference (each network input at its training mean), stored so that an
+            # explanation job need not read the training split.
+            "training_means": {key: total / len(train) for key, total in sums.items()},
+        }
+        missing = shards.not_computable()
+        if missing:  # recorded where it applies only, so that other samples' files stay as they were
+            attrs["not_computable"] = missing
+        write_attrs(out, attrs)
+    return cutflow
 
 
 DATASET_KEYS = ("image", "particles_scaled", "mask", "xaug", "xaug_scaled", "label", "weight", "split")
@@ -254,3 +410,33 @@ def read_dataset(
     rows = split_rows(index["split"], index["label"], split, max_rows)
     arrays, _ = read_h5(path, keys, rows)
     return arrays, attrs
+
+
+IN_MEMORY_KEYS = ("split", "label", "weight")  # ~6 bytes per jet: always held
+
+
+def open_dataset(path: str, stream_above: int) -> tuple[dict[str, Any], dict]:
+    """Every array of a dataset file: loaded, or for more than ``stream_above`` jets left on disk as h5py
+    datasets (the file stays open for the job) that :func:`take_rows` reads batch by batch, with split,
+    label and weight in memory."""
+    small, attrs = read_h5(path, IN_MEMORY_KEYS)
+    if len(small["label"]) <= stream_above:
+        return read_dataset(path)
+    handle = h5py.File(path, "r")
+    return {key: handle[key] for key in DATASET_KEYS if key not in small} | small, attrs
+
+
+def take_rows(arrays: Mapping[str, Any], rows: np.ndarray, keys: Sequence[str]) -> dict[str, np.ndarray]:
+    """Rows ``rows`` (any order, no repeats) of ``keys``; an array on disk is read in increasing row order, as
+    HDF5 requires, and put back in the order asked for."""
+    order = np.argsort(rows, kind="stable")
+    out = {}
+    for key in keys:
+        column = arrays[key]
+        if isinstance(column, np.ndarray):
+            out[key] = column[rows]
+        else:
+            values = column[rows[order]]
+            out[key] = np.empty_like(values)
+            out[key][order] = values
+    return out

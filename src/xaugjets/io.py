@@ -114,8 +114,13 @@ def write_h5(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], att
             value = np.asarray(value)
             kwargs = {"compression": "gzip", "compression_opts": 4, "shuffle": True} if value.ndim else {}
             f.create_dataset(key, data=value, **kwargs)
-        for key, value in attrs.items():
-            f.attrs[key] = json.dumps(value, default=_json_default)
+        write_attrs(f, attrs)
+
+
+def write_attrs(f: h5py.File, attrs: Mapping[str, Any]) -> None:
+    """Attributes as JSON strings (numpy arrays and scalars as lists and numbers)."""
+    for key, value in attrs.items():
+        f.attrs[key] = json.dumps(value, default=_json_default)
 
 
 READ_BLOCK_ROWS = 8192  # rows read from disk at once when a file is read selectively

@@ -163,6 +163,11 @@ def build_model(
     return TaggerNet(name, inputs, extractor, n_flat, n_xaug, head_dropout)
 
 
+def model_keys(inputs: Sequence[str]) -> tuple[str, ...]:
+    """The dataset arrays that a network with these inputs reads (see :func:`input_tensors`)."""
+    return tuple({"image": "image", "particles": "particles_scaled"}.get(name, "xaug_scaled") for name in inputs)
+
+
 def input_tensors(arrays: dict, inputs: Sequence[str]) -> tuple[torch.Tensor, ...]:
     """Network inputs from dataset arrays: images get a channel axis, particle lists go channels-first."""
     out = []

@@ -29,13 +29,13 @@ import pandas as pd
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from lightning.pytorch.loggers import CSVLogger, Logger, TensorBoardLogger
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset
 
 from .config import Settings
-from .datasets import read_dataset, select_split
+from .datasets import open_dataset, split_rows, take_rows
 from .io import atomic_path, write_json
 from .metrics import auc, performance
-from .models import TaggerNet, UserModel, build_model, input_tensors
+from .models import TaggerNet, UserModel, build_model, input_tensors, model_keys
 from .runtime import pin_threads, resolve_device
 
 
@@ -55,6 +55,7 @@ class TrainSettings(Settings):
     threads: int
     accelerator: str
     tensorboard: bool
+    stream_above: int
 
 
 class TaggerModule(L.LightningModule):
@@ -161,20 +162,53 @@ class LastCheckpoint(Callback):
             trainer.save_checkpoint(tmp, weights_only=False)  # the full state, not only the weights
 
 
+class Batches(Dataset):
+    """Rows ``rows`` of a dataset's arrays as (inputs..., label, weight) batches, read a batch at a time.
+
+    The arrays are numpy arrays or, for a dataset too large to hold, h5py datasets on disk
+    (:func:`datasets.open_dataset`): a batch holds the same values either way, and the same as a
+    ``TensorDataset`` of the whole split would collate.
+    """
+
+    def __init__(self, arrays: Mapping[str, Any], rows: np.ndarray, inputs: tuple[str, ...]) -> None:
+        self.arrays, self.rows, self.inputs = arrays, rows, inputs
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitems__(self, positions: list[int]) -> tuple[torch.Tensor, ...]:
+        batch = take_rows(self.arrays, self.rows[np.asarray(positions)], (*model_keys(self.inputs), "label", "weight"))
+        return (
+            *(t.contiguous() for t in input_tensors(batch, self.inputs)),
+            torch.as_tensor(batch["label"], dtype=torch.float32),
+            torch.as_tensor(batch["weight"], dtype=torch.float32),
+        )
+
+
+def _as_collated(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    return batch
+
+
 def _loader(
-    arrays: dict, inputs: tuple[str, ...], batch_size: int, generator: torch.Generator, shuffle: bool
+    arrays: Mapping[str, Any],
+    rows: np.ndarray,
+    inputs: tuple[str, ...],
+    batch_size: int,
+    generator: torch.Generator,
+    shuffle: bool,
 ) -> DataLoader:
-    """Batches of (inputs..., label, weight).
+    """Batches of (inputs..., label, weight) of ``rows``.
 
     Every loader has its own ``generator``, even unshuffled: each pass draws a base seed from it, and
     without one it would draw from the global generator that dropout uses.
     """
-    tensors = (
-        *input_tensors(arrays, inputs),
-        torch.as_tensor(arrays["label"], dtype=torch.float32),
-        torch.as_tensor(arrays["weight"], dtype=torch.float32),
+    return DataLoader(
+        Batches(arrays, rows, inputs),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        collate_fn=_as_collated,
     )
-    return DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
 def model_shapes(arrays: dict) -> dict[str, int]:
@@ -187,15 +221,22 @@ def model_shapes(arrays: dict) -> dict[str, int]:
     }
 
 
-def predict(net: TaggerNet, arrays: dict, device: torch.device, batch_size: int = 4096) -> np.ndarray:
-    """Signal logits for every row of ``arrays`` (eval mode, no gradients)."""
+def predict(
+    net: TaggerNet,
+    arrays: Mapping[str, Any],
+    device: torch.device,
+    batch_size: int = 4096,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Signal logits for rows ``rows`` (default: all) of ``arrays`` (eval mode, no gradients), a batch at a time."""
     net.eval().to(device)
-    tensors = input_tensors(arrays, net.inputs)
+    rows = np.arange(len(arrays["label"])) if rows is None else rows
     out = []
     with torch.no_grad():
-        for start in range(0, len(arrays["label"]), batch_size):
-            out.append(net(*(t[start : start + batch_size].to(device) for t in tensors)).cpu())
-    return torch.cat(out).numpy()
+        for start in range(0, len(rows), batch_size):
+            batch = take_rows(arrays, rows[start : start + batch_size], model_keys(net.inputs))
+            out.append(net(*(t.to(device) for t in input_tensors(batch, net.inputs))).cpu())
+    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
 
 
 @dataclass
@@ -281,13 +322,13 @@ def fit(
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on GPUs
     L.seed_everything(seed, workers=True, verbose=False)
     device = resolve_device(settings.accelerator)
-    train_arrays, val_arrays = (select_split(arrays, split) for split in ("train", "val"))
+    train_rows, val_rows = (split_rows(arrays["split"], arrays["label"], split) for split in ("train", "val"))
     net = build_model(
         model_name,
         dropout=settings.dropout,
         head_dropout=settings.head_dropout,
         user=user,
-        **model_shapes(train_arrays),
+        **model_shapes(arrays),
     )
     if initial is not None:
         net.load_state_dict(initial)
@@ -308,8 +349,8 @@ def fit(
     try:
         trainer.fit(
             TaggerModule(net, settings.learning_rate, shuffle, run_id),
-            _loader(train_arrays, inputs, settings.batch_size, shuffle, shuffle=True),
-            _loader(val_arrays, inputs, 4096, torch.Generator().manual_seed(seed), shuffle=False),
+            _loader(arrays, train_rows, inputs, settings.batch_size, shuffle, shuffle=True),
+            _loader(arrays, val_rows, inputs, 4096, torch.Generator().manual_seed(seed), shuffle=False),
             ckpt_path=_resume_point(workdir, run_id),
             weights_only=True,
         )
@@ -335,12 +376,19 @@ def run_id(dataset: str, model_name: str, seed: int, settings: TrainSettings) ->
 
 
 def evaluate(
-    result: FitResult, test_arrays: dict, model_name: str, seed: int, settings: TrainSettings
+    result: FitResult,
+    arrays: Mapping[str, Any],
+    model_name: str,
+    seed: int,
+    settings: TrainSettings,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Test-set logits of a fitted network and its metrics: performance figures and how training went."""
+    """Logits of a fitted network on the test rows ``rows`` of ``arrays`` (default: all of them) and its
+    metrics: performance figures and how training went."""
     device = resolve_device(settings.accelerator)
-    scores = predict(result.net, test_arrays, device)
-    metrics = performance(test_arrays["label"], scores, test_arrays["weight"]) | {
+    rows = np.arange(len(arrays["label"])) if rows is None else rows
+    scores = predict(result.net, arrays, device, rows=rows)
+    metrics = performance(arrays["label"][rows], scores, arrays["weight"][rows]) | {
         "model": model_name,
         "seed": seed,
         "epochs": len(result.history),
@@ -388,16 +436,16 @@ def train(
     """
     from .sanity import LABEL_SHUFFLE_SEED_OFFSET, shuffled_labels
 
-    arrays, attrs = read_dataset(dataset)  # one read, split in memory
+    arrays, attrs = open_dataset(dataset, settings.stream_above)
     out = Path(outdir)
     workdir = out / "lightning"
     identity = run_id(dataset, model_name, seed, settings) + f"|{user}"
     result = fit(arrays, model_name, seed, settings, workdir, identity, user=user)
-    test_arrays = select_split(arrays, "test")
-    scores, metrics = evaluate(result, test_arrays, model_name, seed, settings)
+    test_rows = split_rows(arrays["split"], arrays["label"], "test")
+    scores, metrics = evaluate(result, arrays, model_name, seed, settings, test_rows)
     metrics["n_train"] = int((arrays["split"] == 0).sum())
     record = {
-        "shapes": model_shapes(test_arrays),
+        "shapes": model_shapes(arrays),
         "xaug_inputs": attrs["xaug_inputs"],
         "user": None if user is None else {"factory": user.factory, "inputs": list(user.inputs)},
     }
@@ -406,12 +454,14 @@ def train(
         twin_seed = seed + LABEL_SHUFFLE_SEED_OFFSET
         twin = fit(shuffled_labels(arrays, seed), model_name, twin_seed, settings, user=user)
         metrics["shuffled_labels_epochs"] = len(twin.history)
-        metrics["shuffled_labels_test_auc"] = evaluate(twin, test_arrays, model_name, twin_seed, settings)[1]["auc"]
+        twin_metrics = evaluate(twin, arrays, model_name, twin_seed, settings, test_rows)[1]
+        metrics["shuffled_labels_test_auc"] = twin_metrics["auc"]
         _save_model(out / "shuffled_labels.pt", twin.net, model_name, twin_seed, settings, **record, labels="shuffled")
     with atomic_path(out / "history.csv") as tmp:
         pd.DataFrame(result.history).to_csv(tmp, index=False, float_format="%.6g")
     with atomic_path(out / "scores.csv") as tmp:
-        pd.DataFrame({"label": test_arrays["label"], "weight": test_arrays["weight"], "logit": scores}).to_csv(
+        test = {key: arrays[key][test_rows] for key in ("label", "weight")}
+        pd.DataFrame(test | {"logit": scores}).to_csv(
             tmp,
             index=False,
             float_format="%.9g",  # enough digits to recompute the figures (bootstrap)
