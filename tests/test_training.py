@@ -131,3 +131,33 @@ def test_training_from_disk_equals_training_in_memory(toy_dataset, model):
     np.testing.assert_array_equal(
         predict(first.net, in_memory, cpu, rows=rows), predict(second.net, on_disk, cpu, rows=rows)
     )
+
+
+@pytest.mark.parametrize("batch_size", [100, 120])  # 360 training jets: a short last batch, and none
+def test_batches_are_those_of_a_shuffled_tensor_dataset(toy_dataset, batch_size):
+    """The loader draws its permutations as DataLoader(TensorDataset, shuffle=True) does, also when the
+    consumer stops after len(loader) batches as Lightning does: same batches, same generator state."""
+    from itertools import islice
+
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from xaugjets.datasets import split_rows
+    from xaugjets.models import input_tensors
+    from xaugjets.training import _loader
+
+    arrays, _ = read_dataset(str(toy_dataset))
+    rows = split_rows(arrays["split"], arrays["label"], "train")
+    train = {key: value[rows] for key, value in arrays.items()}
+    reference_tensors = (*input_tensors(train, ("image",)), torch.as_tensor(train["label"], dtype=torch.float32))
+    generators = torch.Generator().manual_seed(4), torch.Generator().manual_seed(4)
+    reference = DataLoader(
+        TensorDataset(*reference_tensors), batch_size=batch_size, shuffle=True, generator=generators[0]
+    )
+    ours = _loader(arrays, rows, ("image",), batch_size, generators[1], shuffle=True)
+    assert len(ours) == len(reference)
+    for _ in range(3):
+        for (image, label), (our_image, our_label, _) in zip(
+            islice(reference, len(reference)), islice(ours, len(ours)), strict=True
+        ):
+            assert torch.equal(image, our_image) and torch.equal(label, our_label)
+        assert torch.equal(generators[0].get_state(), generators[1].get_state())

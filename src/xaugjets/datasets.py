@@ -22,7 +22,7 @@ import numpy as np
 
 from .io import ARRAY_KEYS, JetArrays, atomic_path, read_h5, read_jets, write_attrs
 
-FIT_BLOCK_ROWS = 65536  # training jets per block when fitting scalings (XAUG and particle columns only)
+FIT_BLOCK_ROWS = 8192  # training jets per block when fitting scalings (XAUG and particle columns only)
 WRITE_BLOCK_ROWS = 4096  # jets per block when transforming and writing every array
 
 SPLITS = ("train", "val", "test")
@@ -76,24 +76,25 @@ def window_mask(
 def balance_and_split(labels: np.ndarray, fractions: Mapping[str, float], seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Equal numbers of each class, then a per-class split into train/val/test.
 
-    Returns (kept row indices, split code per kept row: 0 train, 1 val, 2 test).
+    Returns (kept row indices in increasing order, split code per kept row: 0 train, 1 val, 2 test).
+    Indices are 32-bit below 2³¹ jets: with the labels, a few bytes per jet is all that grows with the sample.
     """
     rng = np.random.default_rng(seed)
-    per_class = [np.flatnonzero(labels == c) for c in (0, 1)]
+    index = np.int32 if len(labels) < 2**31 else np.int64
+    per_class = [np.flatnonzero(labels == c).astype(index) for c in (0, 1)]
     n = min(len(rows) for rows in per_class)
     if n == 0:
         raise ValueError("one class has no jets left after selection")
     total = sum(fractions[s] for s in SPLITS)
     n_train = round(n * fractions["train"] / total)
     n_val = round(n * fractions["val"] / total)
-    kept, codes = [], []
+    code = np.full(len(labels), -1, dtype=np.int8)  # split code per jet, -1: not kept
     for rows in per_class:
-        chosen = rng.permutation(rows)[:n]
-        kept.append(chosen)
-        codes.append(np.repeat(np.array([0, 1, 2], dtype=np.int8), [n_train, n_val, n - n_train - n_val]))
-    kept_rows = np.concatenate(kept)
-    order = np.argsort(kept_rows, kind="stable")  # keep the original jet order on disk
-    return kept_rows[order], np.concatenate(codes)[order]
+        code[rng.permutation(rows)[:n]] = np.repeat(
+            np.array([0, 1, 2], dtype=np.int8), [n_train, n_val, n - n_train - n_val]
+        )
+    kept = np.flatnonzero(code >= 0).astype(index)  # the original jet order on disk
+    return kept, code[kept]
 
 
 Blocks = Callable[[], Iterable[np.ndarray]]  # a fresh pass over the rows, one block at a time
@@ -156,9 +157,9 @@ class XaugScaling:
             raise ValueError(f"unknown XAUG encoding {encoding!r}; choose from {list(XAUG_ENCODINGS)}")
         mean, std = column_mean_std(blocks)
         low, high = mean - n_sigma * std, mean + n_sigma * std
-        clipped = [np.clip(block, low, high) for block in blocks()]
-        lowest = np.min([block.min(axis=0) for block in clipped], axis=0)
-        highest = np.max([block.max(axis=0) for block in clipped], axis=0)
+        ranges = [(block.min(axis=0), block.max(axis=0)) for block in blocks() if len(block)]
+        lowest = np.clip(np.min([r[0] for r in ranges], axis=0), low, high)
+        highest = np.clip(np.max([r[1] for r in ranges], axis=0), low, high)
         return cls(names, encoding, mean, std, lowest, highest)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
@@ -284,22 +285,20 @@ def write_dataset(
         np.ones(len(shards), dtype=bool),
         dict.fromkeys((f"rejected_window_{name}" for name in windows), 0),
     )
-    if windows:
-        for start, block in zip(
-            range(0, len(shards), FIT_BLOCK_ROWS),
-            shards.blocks(("xaug",), np.arange(len(shards)), FIT_BLOCK_ROWS),
-            strict=True,
-        ):
-            passed, counts = window_mask(block["xaug"], shards.xaug_names, windows)
-            keep[start : start + len(passed)] = passed
-            window_counts = {key: window_counts[key] + counts[key] for key in counts}
-    selected = np.flatnonzero(keep)
+    for start in range(0, len(shards) if windows else 0, FIT_BLOCK_ROWS):
+        block = shards.read(("xaug",), np.arange(start, min(start + FIT_BLOCK_ROWS, len(shards))))
+        passed, counts = window_mask(block["xaug"], shards.xaug_names, windows)
+        keep[start : start + len(passed)] = passed
+        window_counts = {key: window_counts[key] + counts[key] for key in counts}
+    selected = np.flatnonzero(keep).astype(np.int32 if len(keep) < 2**31 else np.int64)
+    del keep
     chosen, split = balance_and_split(label[selected], fractions, seed)
-    rows = selected[chosen]
-    # Normalize weights to mean 1 per class so both classes weigh the same in the loss.
-    weight = np.concatenate([b["weight"] for b in shards.blocks(("weight",), rows, FIT_BLOCK_ROWS)]).astype(np.float64)
-    for c in (0, 1):
-        weight[label[rows] == c] /= weight[label[rows] == c].mean()
+    n_selected, rows = len(selected), selected[chosen]
+    del selected, chosen
+    label = label[rows]
+    weight = np.concatenate([b["weight"] for b in shards.blocks(("weight",), rows, FIT_BLOCK_ROWS)])
+    # Weights are normalized to mean 1 per class so both classes weigh the same in the loss.
+    class_mean = np.array([weight[label == c].astype(np.float64).mean() for c in (0, 1)])
     train = rows[split == 0]
     xaug_scaling = XaugScaling.fit(
         lambda: (b["xaug"][:, columns].astype(np.float64) for b in shards.blocks(("xaug",), train, FIT_BLOCK_ROWS)),
@@ -314,7 +313,7 @@ def write_dataset(
         **shards.cutflow(),
         "dataset_input": len(shards),
         **window_counts,
-        "rejected_class_balance": len(selected) - len(rows),
+        "rejected_class_balance": n_selected - len(rows),
         "dataset_jets": len(rows),
         **{f"{name}_jets": int((split == i).sum()) for i, name in enumerate(SPLITS)},
     }
@@ -339,8 +338,8 @@ def write_dataset(
         ):
             part = slice(start, start + WRITE_BLOCK_ROWS)
             block |= {
-                "label": label[rows[part]],
-                "weight": weight[part].astype(np.float32),
+                "label": label[part],
+                "weight": (weight[part].astype(np.float64) / class_mean[label[part]]).astype(np.float32),
                 "split": split[part],
                 "xaug_scaled": xaug_scaling.transform(block["xaug"][:, columns]),
                 "particles_scaled": particle_scaling.transform(block["particles"], block["mask"]),
