@@ -41,19 +41,22 @@ PYTHON = sys.executable
 
 
 def source_jets(pattern: str) -> tuple[JetArrays, str]:
-    """The jets to replicate: the files matching ``pattern``, or a toy sample when there are none."""
-    paths = sorted(glob.glob(pattern))
+    """The jets to replicate: the files matching ``pattern`` (relative to the repository), or a toy sample
+    when there are none."""
+    paths = sorted(glob.glob(str(REPO / pattern)))
     if paths:
-        return load_shards(paths), f"{len(paths)} files {pattern}"
+        return load_shards(paths), f"{len(paths)} files `{pattern}`"
     parts = [toy.generate(5000, signal, seed, grid=16, overlap=1) for signal, seed in ((True, 1), (False, 2))]
     return concatenate(parts), "toy sample, overlap 1 (no jet files found)"
 
 
 def write_shards(jets: JetArrays, n_jets: int, shard_jets: int, folder: Path) -> list[str]:
-    """``n_jets`` jets, the source's rows repeated in order, in uncompressed shards of ``shard_jets``."""
+    """``n_jets`` jets, the source's rows in one fixed random order (so both classes are in every size),
+    repeated, in uncompressed shards of ``shard_jets``."""
+    order = np.random.default_rng(0).permutation(len(jets))
     paths = []
     for start in range(0, n_jets, shard_jets):
-        rows = np.arange(start, min(start + shard_jets, n_jets)) % len(jets)
+        rows = order[np.arange(start, min(start + shard_jets, n_jets)) % len(jets)]
         path = folder / f"shard{len(paths)}.h5"
         with h5py.File(path, "w") as f:
             for key in ARRAY_KEYS:
@@ -103,7 +106,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     config = validate_config(yaml.safe_load(args.config.read_text()))
-    jets, described = source_jets(str(REPO / args.source) if not Path(args.source).is_absolute() else args.source)
+    jets, described = source_jets(args.source)
     print(f"source: {described}, {len(jets)} jets replicated to {args.sizes}")
     results: dict[str, dict[str, dict[str, float]]] = {}
     for n_jets in args.sizes:
@@ -113,16 +116,19 @@ def main() -> None:
             results[str(n_jets)] = jobs(config, shards, folder)
         print(f"{n_jets} jets: " + ", ".join(f"{k} {v['peak_rss_mb']:.0f} MB" for k, v in results[str(n_jets)].items()))
     names = list(next(iter(results.values())))
-    header = ["job", *(f"{n} jets: MB (s)" for n in results), "largest / smallest peak"]
-    print("\n| " + " | ".join(header) + " |\n|" + " --- |" * len(header))
+    header = ["job", *(f"{int(n):,} jets: MB (s)" for n in results), "largest / smallest peak"]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     ratios = {}
     for name in names:
         peaks = [results[n][name]["peak_rss_mb"] for n in results]
         ratios[name] = max(peaks) / min(peaks)
         cells = [f"{results[n][name]['peak_rss_mb']:.0f} ({results[n][name]['seconds']:.0f})" for n in results]
-        print(f"| {name} | " + " | ".join(cells) + f" | {ratios[name]:.2f} |")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {ratios[name]:.2f} |")
+    table = "\n".join(lines)
+    print("\n" + table)
     if args.json:
-        args.json.write_text(json.dumps({"source": described, "jobs": results, "ratio": ratios}, indent=2) + "\n")
+        payload = {"source": described, "jobs": results, "ratio": ratios, "table": table}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -243,6 +243,18 @@ def prediction_check(path: Path) -> str:
     )
 
 
+def memory_check(path: Path) -> str:
+    """The figures of `python benchmarks/memory.py --json results/memory.json`."""
+    if not path.exists():
+        return "(run `python benchmarks/memory.py --json results/memory.json` to fill this)"
+    memory = json.loads(path.read_text())
+    return (
+        f"Peak resident memory (maximum RSS) and wall time of each job, on the jets of {memory['source']} "
+        "replicated to each size (`training.stream_above 0`: the training job reads every batch from disk):\n\n"
+        + memory["table"]
+    )
+
+
 def render(results: Path) -> str:
     parts = [BEGIN, ""]
     # The last commit that changed what a run computes (code, rules, config): the one that produced these.
@@ -341,6 +353,8 @@ def render(results: Path) -> str:
     parts += ["", "### Performance ratios (`benchmarks/run.py`)", "", benchmark_summary(results / "benchmarks.json")]
     parts += ["", "### Time prediction check (`benchmarks/prediction_check.py`)", ""]
     parts += [prediction_check(results / "prediction_check.json")]
+    parts += ["", "### Memory against the number of jets (`benchmarks/memory.py`)", ""]
+    parts += [memory_check(results / "memory.json")]
     parts += ["", END]
     return "\n".join(parts)
 
