@@ -85,6 +85,32 @@ def test_streaming_does_not_depend_on_block_sizes(tmp_path, monkeypatch):
         np.testing.assert_allclose(small_fits[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
 
 
+def test_column_stats_in_pieces_are_numpy_statistics(monkeypatch):
+    """Blocks cut into pieces of SUM_ROWS rows: numpy's mean and std to rounding, the exact range."""
+    x = np.random.default_rng(4).normal(5.0, [1.0, 100.0, 1e-3], size=(1000, 3))
+    monkeypatch.setattr(datasets, "SUM_ROWS", 7)
+    stats = datasets.ColumnStats.fit(lambda: (x[start : start + 300] for start in range(0, len(x), 300)))
+    np.testing.assert_allclose(stats.mean, x.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(stats.std, x.std(0), rtol=1e-12)
+    np.testing.assert_array_equal(stats.low, x.min(0))
+    np.testing.assert_array_equal(stats.high, x.max(0))
+    with pytest.raises(ValueError, match="no rows"):
+        datasets.ColumnStats.fit(lambda: iter([x[:0]]))
+
+
+def test_nonzero_rows_is_flatnonzero_in_blocks(monkeypatch):
+    mask = np.random.default_rng(5).random(1001) < 0.3
+    monkeypatch.setattr(datasets, "SUM_ROWS", 64)
+    rows = datasets.nonzero_rows(mask, np.int32)
+    assert rows.dtype == np.int32
+    np.testing.assert_array_equal(rows, np.flatnonzero(mask))
+    assert len(datasets.nonzero_rows(np.zeros(0, dtype=bool), np.int32)) == 0
+
+
+def test_summed_counters_add_missing_keys_as_zero():
+    assert datasets.summed_counters([{"a": 1, "b": 2}, {"a": 3, "c": 4}]) == {"a": 4, "b": 2, "c": 4}
+
+
 def test_clipping_at_n_sigma():
     x = np.r_[np.zeros(99), 1000.0][:, None]
     scaling = datasets.XaugScaling.fit(lambda: [x], ["v"], n_sigma=3, encoding="minmax")

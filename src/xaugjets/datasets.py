@@ -4,10 +4,10 @@ Everything here is sample-agnostic; the split depends only on the data seed, nev
 Scaling statistics are fitted on the training split alone and stored, so validation and test jets are
 transformed exactly as a new jet would be.
 
-The dataset stage streams: it holds the per-jet labels, weights and split codes (~14 bytes per jet) and one
-block of jets at a time, never the sample, so its memory does not grow with the number of jets.  A
-training split of up to ``FIT_BLOCK_ROWS`` jets is fitted in one block, exactly as in memory; a larger one
-block by block, which agrees with an in-memory fit to rounding.
+The dataset stage streams: besides one block of jets at a time it holds the labels of the input jets and
+the row indices and split codes of the selected ones (~6 bytes per jet), never the sample, so its memory
+hardly grows with the number of jets.  A training split of up to ``FIT_BLOCK_ROWS`` jets is fitted in one
+block, exactly as in memory; a larger one block by block, which agrees with an in-memory fit to rounding.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import numpy as np
 
 from .io import ARRAY_KEYS, JetArrays, atomic_path, read_h5, read_jets, write_attrs
 
-FIT_BLOCK_ROWS = 8192  # training jets per block when fitting scalings (XAUG and particle columns only)
+FIT_BLOCK_ROWS = 4096  # training jets per block when fitting scalings: 10^4 jets fill it as 10^7 do
 WRITE_BLOCK_ROWS = 4096  # jets per block when transforming and writing every array
+SUM_ROWS = 8192  # rows (jets or particles) summed, or searched for indices, at once
 
 SPLITS = ("train", "val", "test")
 MASK_FEATURE = "is_particle"
@@ -35,21 +36,26 @@ def concatenate(parts: Sequence[JetArrays]) -> JetArrays:
     for part in parts[1:]:
         if part.xaug_names != first.xaug_names or part.particle_features != first.particle_features:
             raise ValueError("shards disagree on XAUG variables or particle features")
-    cutflow: dict[str, int] = {}
-    for part in parts:
-        for key, value in part.cutflow.items():
-            cutflow[key] = cutflow.get(key, 0) + int(value)
     stacked = {
         key: np.concatenate([getattr(p, key) for p in parts])
-        for key in ("image", "particles", "mask", "xaug", "label", "weight")
+        for key in ARRAY_KEYS
     }
     return JetArrays(
         **stacked,
         xaug_names=first.xaug_names,
         particle_features=first.particle_features,
         provenance={"shards": [p.provenance for p in parts]},
-        cutflow=cutflow,
+        cutflow=summed_counters(p.cutflow for p in parts),
     )
+
+
+def summed_counters(counters: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """Shards' cutflow counters added key by key (a key missing from a shard counts 0 there)."""
+    total: dict[str, int] = {}
+    for counter in counters:
+        for key, value in counter.items():
+            total[key] = total.get(key, 0) + int(value)
+    return total
 
 
 def load_shards(paths: Sequence[str]) -> JetArrays:
@@ -73,6 +79,13 @@ def window_mask(
     return keep, counts
 
 
+def nonzero_rows(mask: np.ndarray, dtype: type[np.integer]) -> np.ndarray:
+    """``np.flatnonzero(mask)`` as ``dtype``, found block by block: no 64-bit index array of the whole sample
+    is ever made (8 bytes per jet, the largest array the dataset stage would hold)."""
+    blocks = (np.flatnonzero(mask[start : start + SUM_ROWS]) + start for start in range(0, len(mask), SUM_ROWS))
+    return np.concatenate([np.empty(0, dtype), *(block.astype(dtype) for block in blocks)])
+
+
 def balance_and_split(labels: np.ndarray, fractions: Mapping[str, float], seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Equal numbers of each class, then a per-class split into train/val/test.
 
@@ -81,7 +94,7 @@ def balance_and_split(labels: np.ndarray, fractions: Mapping[str, float], seed: 
     """
     rng = np.random.default_rng(seed)
     index = np.int32 if len(labels) < 2**31 else np.int64
-    per_class = [np.flatnonzero(labels == c).astype(index) for c in (0, 1)]
+    per_class = [nonzero_rows(labels == c, index) for c in (0, 1)]
     n = min(len(rows) for rows in per_class)
     if n == 0:
         raise ValueError("one class has no jets left after selection")
@@ -93,7 +106,7 @@ def balance_and_split(labels: np.ndarray, fractions: Mapping[str, float], seed: 
         code[rng.permutation(rows)[:n]] = np.repeat(
             np.array([0, 1, 2], dtype=np.int8), [n_train, n_val, n - n_train - n_val]
         )
-    kept = np.flatnonzero(code >= 0).astype(index)  # the original jet order on disk
+    kept = nonzero_rows(code >= 0, index)  # the original jet order on disk
     return kept, code[kept]
 
 
@@ -101,30 +114,48 @@ Blocks = Callable[[], Iterable[np.ndarray]]  # a fresh pass over the rows, one b
 
 
 def add_rows(total: np.ndarray | None, block: np.ndarray) -> np.ndarray | None:
-    """``total`` plus the rows of ``block``, added one after the other: numpy's order when it sums the
-    columns of one C-ordered array of several columns, so such a sum over blocks equals the sum over their
-    concatenation bit for bit."""
+    """``total`` plus the rows of ``block``, added one after the other as numpy sums the columns of one
+    C-ordered array: a sum over blocks agrees with the sum over their concatenation to rounding (numpy's
+    order can depend on the array's layout in memory; the study's samples give the same bits either way)."""
     if len(block) == 0:
         return total
     return np.add.reduce(block if total is None else np.concatenate([total[None], block]), axis=0)
 
 
-def column_sum(blocks: Iterable[np.ndarray]) -> tuple[np.ndarray, int]:
-    """Column sums and row count over blocks (:func:`add_rows`)."""
-    total, n = None, 0
+def row_chunks(blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """The rows of ``blocks`` in pieces of at most ``SUM_ROWS``: float64 temporaries stay small whatever the
+    block (a block of 4,096 jets holds ~80,000 particles); sums over pieces agree with one sum to rounding."""
     for block in blocks:
-        total, n = add_rows(total, block), n + len(block)
-    if total is None:
-        raise ValueError("no rows to fit a scaling on")
-    return total, n
+        for start in range(0, len(block), SUM_ROWS):
+            yield block[start : start + SUM_ROWS]
+        del block  # not held while the next block is read
 
 
-def column_mean_std(blocks: Blocks) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each column in two passes, as ``x.mean(0)``, ``x.std(0)`` compute them."""
-    total, n = column_sum(blocks())
-    mean = total / n
-    squares, _ = column_sum((block - mean) ** 2 for block in blocks())
-    return mean, np.sqrt(squares / n)
+@dataclass(frozen=True)
+class ColumnStats:
+    """Per column: mean and standard deviation (as ``x.mean(0)``, ``x.std(0)``), smallest and largest value."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    @classmethod
+    def fit(cls, blocks: Blocks) -> ColumnStats:
+        """Two passes over ``blocks``: the sums, then the squared deviations and the range."""
+        total, n = None, 0
+        for chunk in row_chunks(blocks()):
+            total, n = add_rows(total, chunk), n + len(chunk)
+            del chunk  # a view: it would hold its block while the next one is read
+        if total is None:
+            raise ValueError("no rows to fit a scaling on")
+        mean = total / n
+        squares, low, high = None, np.full_like(mean, np.inf), np.full_like(mean, -np.inf)
+        for chunk in row_chunks(blocks()):
+            squares = add_rows(squares, (chunk - mean) ** 2)
+            low, high = np.minimum(low, chunk.min(axis=0)), np.maximum(high, chunk.max(axis=0))
+            del chunk
+        return cls(mean, np.sqrt(squares / n), low, high)
 
 
 XAUG_ENCODINGS = ("minmax", "standard", "raw")
@@ -155,12 +186,10 @@ class XaugScaling:
         """Fit on the training values that ``blocks`` yields (float64, one column per name)."""
         if encoding not in XAUG_ENCODINGS:
             raise ValueError(f"unknown XAUG encoding {encoding!r}; choose from {list(XAUG_ENCODINGS)}")
-        mean, std = column_mean_std(blocks)
-        low, high = mean - n_sigma * std, mean + n_sigma * std
-        ranges = [(block.min(axis=0), block.max(axis=0)) for block in blocks() if len(block)]
-        lowest = np.clip(np.min([r[0] for r in ranges], axis=0), low, high)
-        highest = np.clip(np.max([r[1] for r in ranges], axis=0), low, high)
-        return cls(names, encoding, mean, std, lowest, highest)
+        stats = ColumnStats.fit(blocks)
+        low, high = stats.mean - n_sigma * stats.std, stats.mean + n_sigma * stats.std
+        lowest, highest = np.clip(stats.low, low, high), np.clip(stats.high, low, high)
+        return cls(names, encoding, stats.mean, stats.std, lowest, highest)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         if self.encoding == "raw":
@@ -196,8 +225,15 @@ class ParticleScaling:
     @classmethod
     def fit(cls, blocks: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]) -> ParticleScaling:
         """Fit on the real particles of the training (particles, mask) blocks."""
-        mean, std = column_mean_std(lambda: (particles[mask] for particles, mask in blocks()))
-        return cls(mean, np.where(std > 0, std, 1.0))
+
+        def real_particles() -> Iterator[np.ndarray]:
+            for particles, mask in blocks():
+                real = particles[mask]
+                del particles, mask  # not held while the next block is read
+                yield real
+
+        stats = ColumnStats.fit(real_particles)
+        return cls(stats.mean, np.where(stats.std > 0, stats.std, 1.0))
 
     def transform(self, particles: np.ndarray, mask: np.ndarray) -> np.ndarray:
         scaled = np.where(mask[..., None], (particles - self.mean) / self.std, 0.0)
@@ -234,6 +270,8 @@ class Shards:
         """Arrays ``keys`` at increasing global ``rows``."""
         shard = np.searchsorted(self.offsets, rows, side="right") - 1
         parts = [read_h5(self.paths[i], keys, rows[shard == i] - self.offsets[i])[0] for i in np.unique(shard)]
+        if len(parts) == 1:  # the usual block, inside one shard: no copy
+            return parts[0]
         return {key: np.concatenate([part[key] for part in parts]) for key in keys}
 
     def blocks(self, keys: tuple[str, ...], rows: np.ndarray, size: int) -> Iterator[dict[str, np.ndarray]]:
@@ -242,11 +280,7 @@ class Shards:
 
     def cutflow(self) -> dict[str, int]:
         """The shards' counters, summed."""
-        total: dict[str, int] = {}
-        for attr in self.attrs:
-            for key, value in attr.get("cutflow", {}).items():
-                total[key] = total.get(key, 0) + int(value)
-        return total
+        return summed_counters(attr.get("cutflow", {}) for attr in self.attrs)
 
     def not_computable(self) -> dict[str, str]:
         """What the shards could not compute for lack of particle columns, and why (your own jets without PDG
@@ -255,6 +289,32 @@ class Shards:
         for attr in self.attrs:
             found |= attr.get("provenance", {}).get("not_computable", {})
         return found
+
+
+def class_weight_means(shards: Shards, rows: np.ndarray) -> np.ndarray:
+    """Mean weight of the background (0) and signal (1) jets among ``rows``: the dataset normalizes weights to
+    mean 1 per class so that both classes weigh the same in the loss.  Summed over each class's whole array,
+    as numpy sums it in memory (pairwise): held for this step only."""
+    weight = np.concatenate([b["weight"] for b in shards.blocks(("weight",), rows, FIT_BLOCK_ROWS)])
+    label = shards.label[rows]
+    return np.array([weight[label == c].astype(np.float64).mean() for c in (0, 1)])
+
+
+def fit_scalings(
+    shards: Shards, train: np.ndarray, columns: list[int], n_sigma: float, xaug_encoding: str
+) -> tuple[XaugScaling, ParticleScaling]:
+    """The XAUG scaling of the input ``columns`` and the particle scaling, fitted on the training rows ``train``
+    read a block at a time."""
+    xaug_scaling = XaugScaling.fit(
+        lambda: (b["xaug"][:, columns].astype(np.float64) for b in shards.blocks(("xaug",), train, FIT_BLOCK_ROWS)),
+        [shards.xaug_names[c] for c in columns],
+        n_sigma,
+        xaug_encoding,
+    )
+    particle_scaling = ParticleScaling.fit(
+        lambda: ((b["particles"], b["mask"]) for b in shards.blocks(("particles", "mask"), train, FIT_BLOCK_ROWS))
+    )
+    return xaug_scaling, particle_scaling
 
 
 def write_dataset(
@@ -280,7 +340,6 @@ def write_dataset(
     if unknown:
         raise KeyError(f"xaug variables {unknown} are not in this sample; it has {shards.xaug_names}")
     columns = [shards.xaug_names.index(name) for name in inputs_used]
-    label = shards.label
     keep, window_counts = (
         np.ones(len(shards), dtype=bool),
         dict.fromkeys((f"rejected_window_{name}" for name in windows), 0),
@@ -290,25 +349,14 @@ def write_dataset(
         passed, counts = window_mask(block["xaug"], shards.xaug_names, windows)
         keep[start : start + len(passed)] = passed
         window_counts = {key: window_counts[key] + counts[key] for key in counts}
-    selected = np.flatnonzero(keep).astype(np.int32 if len(keep) < 2**31 else np.int64)
+    selected = nonzero_rows(keep, np.int32 if len(keep) < 2**31 else np.int64)
     del keep
-    chosen, split = balance_and_split(label[selected], fractions, seed)
+    chosen, split = balance_and_split(shards.label[selected], fractions, seed)
     n_selected, rows = len(selected), selected[chosen]
     del selected, chosen
-    label = label[rows]
-    weight = np.concatenate([b["weight"] for b in shards.blocks(("weight",), rows, FIT_BLOCK_ROWS)])
-    # Weights are normalized to mean 1 per class so both classes weigh the same in the loss.
-    class_mean = np.array([weight[label == c].astype(np.float64).mean() for c in (0, 1)])
-    train = rows[split == 0]
-    xaug_scaling = XaugScaling.fit(
-        lambda: (b["xaug"][:, columns].astype(np.float64) for b in shards.blocks(("xaug",), train, FIT_BLOCK_ROWS)),
-        inputs_used,
-        n_sigma,
-        xaug_encoding,
-    )
-    particle_scaling = ParticleScaling.fit(
-        lambda: ((b["particles"], b["mask"]) for b in shards.blocks(("particles", "mask"), train, FIT_BLOCK_ROWS))
-    )
+    class_mean = class_weight_means(shards, rows)
+    # From here on, what grows with the sample is the row indices and split codes (5 bytes per jet).
+    xaug_scaling, particle_scaling = fit_scalings(shards, rows[split == 0], columns, n_sigma, xaug_encoding)
     cutflow = {
         **shards.cutflow(),
         "dataset_input": len(shards),
@@ -333,13 +381,12 @@ def write_dataset(
         }
         for start, block in zip(
             range(0, len(rows), WRITE_BLOCK_ROWS),
-            shards.blocks(("image", "particles", "mask", "xaug"), rows, WRITE_BLOCK_ROWS),
+            shards.blocks(ARRAY_KEYS, rows, WRITE_BLOCK_ROWS),
             strict=True,
         ):
             part = slice(start, start + WRITE_BLOCK_ROWS)
             block |= {
-                "label": label[part],
-                "weight": (weight[part].astype(np.float64) / class_mean[label[part]]).astype(np.float32),
+                "weight": (block["weight"].astype(np.float64) / class_mean[block["label"]]).astype(np.float32),
                 "split": split[part],
                 "xaug_scaled": xaug_scaling.transform(block["xaug"][:, columns]),
                 "particles_scaled": particle_scaling.transform(block["particles"], block["mask"]),
@@ -350,6 +397,7 @@ def write_dataset(
             sums = {"xaug": add_rows(sums["xaug"], block["xaug_scaled"][in_train])} | {
                 "image": add_rows(sums["image"], block["image"][in_train])
             }
+            del block  # not held while the next block is read
         attrs = {
             "xaug_names": shards.xaug_names,
             "particle_features": shards.particle_features,
@@ -365,7 +413,7 @@ def write_dataset(
             },
             # The occlusion reference (each network input at its training mean), stored so that an
             # explanation job need not read the training split.
-            "training_means": {key: total / len(train) for key, total in sums.items()},
+            "training_means": {key: total / cutflow["train_jets"] for key, total in sums.items()},
         }
         missing = shards.not_computable()
         if missing:  # recorded where it applies only, so that other samples' files stay as they were
