@@ -6,7 +6,9 @@ The target's jobs and their dependencies come from a Snakemake dry run of the ta
 time is taken from the measured run's ``benchmark:`` records (same rule, sample and network; else the same
 rule and sample kind), its fixed part (the empty job: interpreter and imports) kept and its work scaled by
 what the rule's work grows with: jets per shard, jets per sample, training jets times epochs (the measured
-epochs, capped by the target's ``max_epochs``), explained jets and methods, seeds.  The jobs are then
+epochs, capped by the target's ``max_epochs``), seeds; an explain job by its explained jets and each method's
+measured seconds times its passes (IG steps, Shapley samples); a reduced-set job by its retrainings, each
+weighed by a training of that network on the sample.  The jobs are then
 scheduled critical path first on the given number of slots, as a cluster with that many single-core job
 slots would run them (``--gpu-speedup`` divides the work of training and explanation jobs, for GPU nodes).
 Prints the predicted wall time per slot count and the critical path.
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,7 @@ import pandas as pd
 import yaml
 
 from xaugjets.config import validate_config
+from xaugjets.reduced import DROP_STARTS
 
 REPO = Path(__file__).resolve().parents[1]
 EMPTY_JOB_S = {"training": 6.0, "explain": 4.0, "plots": 3.0, "cli": 0.4}  # when results/benchmarks.json is absent
@@ -39,6 +43,7 @@ PLOT_RULES = {
     "reduced_summary", "efp_summary",
 }  # fmt: skip
 XAUG_INPUTS = {"toy": 4, "pythia": 36}  # expert variables per sample kind (all of them: xaug_inputs empty)
+PASS_KNOBS = {"integrated_gradients": ("ig_steps",), "shapley": ("shapley_samples",)}  # cost ∝ these settings
 
 
 @dataclass
@@ -130,15 +135,20 @@ def n_methods(config: dict) -> int:
     return len(config["relevance"]["rules"]) + len(config["relevance"]["methods"])
 
 
-def reduced_fits(config: dict, sample: str) -> int:
-    """Trainings of one reduced-set job: every ranking and network at every k below the full set."""
+def reduced_work(config: dict, sample: str, unit: Callable[[str], float]) -> float:
+    """Work of one reduced-set job in trainings weighed by ``unit(network)``: every ranking and network at every
+    k below the full set, the image + top-k networks at their k, and the drop-and-retrain fits (two starts
+    per threshold).  Weighing matters: one convolutional retraining costs as much as dozens of xaug_dnn ones."""
     reduced = config.get("reduced")
     if not reduced or not reduced["enabled"]:  # a run from before the reduced sets, or with them off
-        return 0
+        return 0.0
     n_xaug = XAUG_INPUTS.get(kind(sample), 36)
     ks, joint_ks = ([k for k in reduced.get(key, []) if k < n_xaug] for key in ("ks", "joint_ks"))
     sets = len(reduced["methods"]) + len(reduced["rankings"])
-    return sets * (len(ks) * len(reduced["models"]) + len(joint_ks) * len(reduced.get("joint_models", [])))
+    retrained = sum(unit(model) for model in reduced["models"])
+    joint = sum(unit(model) for model in reduced.get("joint_models", []) if model in config["models"])
+    drops = len(reduced.get("drop_thresholds", [])) * len(DROP_STARTS) * retrained
+    return sets * (len(ks) * retrained + len(joint_ks) * joint) + drops
 
 
 def efp_fits(config: dict, sample: str) -> int:
@@ -167,13 +177,87 @@ def efp_count(config: dict) -> int:
     return _graph_count(efp["max_degree"], efp["prime_only"]) if efp else 1
 
 
-def work_factor(job: Job, target: dict, measured: dict, epochs: dict[tuple[str, str], float]) -> float:
+@dataclass
+class Records:
+    """What the measured run tells about each kind of job."""
+
+    runs: pd.DataFrame  # one row per job: rule, sample, model, seconds
+    config: dict  # the measured run's configuration
+    epochs: dict[tuple[str, str], float]  # mean epochs per (sample, model)
+    empty: dict[str, float]  # seconds of an empty job of each kind
+    methods: dict[tuple[str, str], dict[str, tuple[float, dict]]]  # explanation seconds per (sample, model)
+
+    def pool(self, rule: str, sample: str, model: str) -> pd.DataFrame:
+        """The measured jobs of ``rule`` for this network: on the same sample, else one of its kind, else any."""
+        runs = self.runs
+        same = runs[(runs["rule"] == rule) & (runs["model"] == model)]
+        exact = same[same["sample"] == sample]
+        pool = exact if len(exact) else same[same["sample"].map(kind) == kind(sample)]
+        return pool if len(pool) else runs[runs["rule"] == rule]
+
+    def training_unit(self, sample: str) -> Callable[[str], float]:
+        """The work of one training job of a network on ``sample``: the weight of one retraining."""
+
+        def unit(model: str) -> float:
+            pool = self.pool("train", sample, model)
+            return max(pool["s"].mean() - self.empty["training"], 1e-3) if len(pool) else 1.0
+
+        return unit
+
+
+def explanation_records(results: Path) -> dict[tuple[str, str], dict[str, tuple[float, dict]]]:
+    """Per (sample, model) and method: mean seconds over the seeds' explain jobs, and the method's settings
+    that count passes (IG steps, Shapley samples), from the summaries the explain jobs store."""
+    import h5py
+
+    seconds: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    knobs: dict[tuple[str, str, str], dict] = {}
+    for path in results.glob("*/relevance/*/seed*/*.h5"):
+        if path.stem == "occlusion":
+            continue
+        with h5py.File(path, "r") as f:
+            summary = json.loads(f.attrs["summary"])
+        key = (path.parts[-5], path.parts[-3], path.stem)
+        seconds[key].append(summary["seconds"])
+        knobs[key] = {knob: summary[knob] for knob in PASS_KNOBS.get(path.stem, ()) if knob in summary}
+    out: dict[tuple[str, str], dict[str, tuple[float, dict]]] = defaultdict(dict)
+    for (sample, model, method), values in seconds.items():
+        out[sample, model][method] = (sum(values) / len(values), knobs[sample, model, method])
+    return dict(out)
+
+
+def explain_factor(job: Job, target: dict, records: Records, work: float) -> float:
+    """The target's explain job over the measured one: each method's measured seconds scaled by its passes
+    (IG steps, Shapley samples), a method the run did not have costed as the mean one; the rest of the job
+    (occlusion, activation patterns, sanity check) as measured; all of it by the explained jets."""
+    sample, model = job.wildcards.get("sample", ""), job.wildcards.get("model", "")
+    explained = explained_jets(target, sample) / explained_jets(records.config, sample)
+    measured = records.methods.get((sample, model)) or next(
+        (m for (s, mod), m in records.methods.items() if kind(s) == kind(sample) and mod == model), {}
+    )
+    if not measured or work <= 0:  # no summaries: every method as costly as the average one
+        return explained * n_methods(target) / n_methods(records.config)
+    typical = sum(sec for sec, _ in measured.values()) / len(measured)
+    wanted = [*target["relevance"]["rules"], *target["relevance"]["methods"]]
+    methods = 0.0
+    for method in wanted:
+        sec, knobs = measured.get(method, (typical, {}))
+        for knob, value in knobs.items():
+            sec *= target["relevance"][knob] / value
+        methods += sec
+    rest = max(work - sum(sec for sec, _ in measured.values()), 0.0)
+    return explained * (rest + methods) / work
+
+
+def work_factor(job: Job, target: dict, records: Records) -> float:
     """How much more work this job is than its measured counterpart (1: the same)."""
+    measured, epochs = records.config, records.epochs
     sample, model = job.wildcards.get("sample", "pythia"), job.wildcards.get("model", "")
     jets = jets_per_sample(target, sample) / jets_per_sample(measured, sample)
     seeds = len(target["training"]["seeds"]) / len(measured["training"]["seeds"])
     methods = n_methods(target) / n_methods(measured)
-    explained = explained_jets(target, sample) / explained_jets(measured, sample)
+    unit = records.training_unit(sample)
+    reduced = reduced_work(target, sample, unit) / max(reduced_work(measured, sample, unit), 1e-9)
     same_kind = [e for (s, m), e in epochs.items() if kind(s) == kind(sample) and m == model]
     trained = epochs.get((sample, model)) or (sum(same_kind) / len(same_kind) if same_kind else 1.0)
     factors = {
@@ -183,13 +267,12 @@ def work_factor(job: Job, target: dict, measured: dict, epochs: dict[tuple[str, 
         "expert_separation": jets,
         "z_matching_table": jets,
         "train": jets * min(trained, target["training"]["max_epochs"]) / trained,
-        "explain": explained * methods,
         "relevance_summary": seeds * methods,
         "performance_table": seeds,
         "summary_plots": seeds,
         "decision_ordering": seeds,
-        "reduced": jets * reduced_fits(target, sample) / max(reduced_fits(measured, sample), 1),
-        "reduced_summary": seeds * reduced_fits(target, sample) / max(reduced_fits(measured, sample), 1),
+        "reduced": jets * reduced,
+        "reduced_summary": seeds * reduced,
         "efp": jets * efp_count(target) / efp_count(measured),
         "efp_search": jets * efp_fits(target, sample) / max(efp_fits(measured, sample), 1),
         "efp_summary": seeds,
@@ -246,26 +329,30 @@ def unforeseen(target: dict, measured: dict) -> list[str]:
     return notes
 
 
-def job_seconds(jobs: list[Job], results: Path, target: dict, gpu_speedup: float) -> None:
-    """Set each job's predicted seconds: the measured mean of its kind, fixed part kept, work scaled."""
-    runs, measured, epochs, empty = (
+def read_records(results: Path) -> Records:
+    return Records(
         measured_runs(results),
         study_config(results),
         measured_epochs(results),
         empty_job_seconds(results),
+        explanation_records(results),
     )
+
+
+def job_seconds(jobs: list[Job], results: Path, target: dict, gpu_speedup: float) -> None:
+    """Set each job's predicted seconds: the measured mean of its kind, fixed part kept, work scaled."""
+    records = read_records(results)
     for job in jobs:
-        sample, model = job.wildcards.get("sample", ""), job.wildcards.get("model", "")
-        same = runs[(runs["rule"] == job.rule) & (runs["model"] == model)]
-        exact = same[same["sample"] == sample]
-        pool = exact if len(exact) else same[same["sample"].map(kind) == kind(sample)]
-        if not len(pool):  # a sample or network the measured run did not have
-            pool = runs[runs["rule"] == job.rule]
+        pool = records.pool(job.rule, job.wildcards.get("sample", ""), job.wildcards.get("model", ""))
         if not len(pool):
             job.seconds = 0.0  # the target-only "all" rule
             continue
-        fixed = empty[empty_kind(job.rule)]
-        work = max(pool["s"].mean() - fixed, 0.0) * work_factor(job, target, measured, epochs)
+        fixed = records.empty[empty_kind(job.rule)]
+        work = max(pool["s"].mean() - fixed, 0.0)
+        if job.rule == "explain":
+            work *= explain_factor(job, target, records, work)
+        else:
+            work *= work_factor(job, target, records)
         # GPU nodes speed up the torch stages (training and explanation).
         job.seconds = fixed + work / (gpu_speedup if job.rule in TORCH_RULES else 1.0)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+import pytest
 from workflow_helpers import REPO
 
 spec = importlib.util.spec_from_file_location("predict_time", REPO / "scripts" / "predict_time.py")
@@ -72,3 +73,37 @@ def test_settings_the_records_cannot_foresee_are_named():
     notes = predict_time.unforeseen(other, measured)
     assert notes[0].startswith("training.batch_size is 1024 here but 256")
     assert len(notes) == 3 and "cnn2d_xaug" in notes[2]
+
+
+def test_reduced_work_weighs_each_retraining_by_its_network():
+    """A convolutional retraining costs as much as many xaug_dnn ones, so fits are weighed, not counted."""
+    from xaugjets.config import validate_config
+
+    reduced = {"ks": [1, 2, 3, 5], "models": ["xaug_dnn"], "joint_ks": [3], "methods": ["presetA"]}
+    reduced |= {"rankings": ["random"], "drop_thresholds": [0.0]}
+    joint = reduced | {"joint_models": ["cnn2d_xaug"]}
+    config = validate_config({"samples": ["toy"], "models": ["xaug_dnn", "cnn2d_xaug"], "reduced": joint})
+    unit = {"xaug_dnn": 1.0, "cnn2d_xaug": 10.0}.get
+    # toy: 4 XAUG inputs, so k in (1, 2, 3); 2 rankings x (3 xaug_dnn + 1 joint) fits + 2 drop fits (two starts)
+    assert predict_time.reduced_work(config, "toy-overlap0", unit) == 2 * (3 * 1.0 + 10.0) + 2 * 1.0
+    alone = validate_config({"samples": ["toy"], "models": ["xaug_dnn"], "reduced": reduced})
+    assert predict_time.reduced_work(alone, "toy-overlap0", unit) == 2 * 3 + 2
+
+
+def test_explain_work_scales_each_method_by_its_passes():
+    """IG steps and Shapley samples multiply their methods' measured seconds; a method the measured run did not
+    have costs the average one; occlusion, activations and the sanity check (the rest) stay as measured."""
+    import pandas as pd
+
+    from xaugjets.config import validate_config
+
+    relevance = {"rules": ["z"], "methods": ["integrated_gradients", "shapley"], "ig_steps": 32, "shapley_samples": 25}
+    measured = validate_config({"samples": ["toy"], "models": ["xaug_dnn"], "relevance": relevance})
+    seconds = {"z": (1.0, {}), "integrated_gradients": (2.0, {"ig_steps": 32})}
+    seconds |= {"shapley": (3.0, {"shapley_samples": 25})}
+    records = predict_time.Records(pd.DataFrame(), measured, {}, {}, {("toy-overlap0", "xaug_dnn"): seconds})
+    relevance |= {"rules": ["z", "epsilon"], "ig_steps": 64, "shapley_samples": 50}
+    target = validate_config({"samples": ["toy"], "models": ["xaug_dnn"], "relevance": relevance})
+    job = Job("explain", {"sample": "toy-overlap0", "model": "xaug_dnn"}, [], [])
+    # rest 10 - 6 = 4; z 1, epsilon as the mean method (2), IG 2 x 2, Shapley 3 x 2
+    assert predict_time.explain_factor(job, target, records, 10.0) == pytest.approx((4 + 1 + 2 + 4 + 6) / 10)
