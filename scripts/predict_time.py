@@ -96,13 +96,13 @@ def measured_runs(results: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def measured_epochs(results: Path) -> dict[tuple[str, str], float]:
-    """Mean epochs trained per (sample, model) in the measured run."""
-    epochs = defaultdict(list)
+def measured_trainings(results: Path, key: str) -> dict[tuple[str, str], float]:
+    """Mean of a training record (``epochs``, ``train_seconds``) per (sample, model) in the measured run."""
+    values = defaultdict(list)
     for path in results.glob("*/models/*/seed*/metrics.json"):
         metrics = json.loads(path.read_text())
-        epochs[(path.parts[-5], metrics["model"])].append(metrics["epochs"])
-    return {key: sum(v) / len(v) for key, v in epochs.items()}
+        values[(path.parts[-5], metrics["model"])].append(metrics[key])
+    return {k: sum(v) / len(v) for k, v in values.items()}
 
 
 def study_config(results: Path) -> dict:
@@ -184,6 +184,7 @@ class Records:
     runs: pd.DataFrame  # one row per job: rule, sample, model, seconds
     config: dict  # the measured run's configuration
     epochs: dict[tuple[str, str], float]  # mean epochs per (sample, model)
+    fit_seconds: dict[tuple[str, str], float]  # mean seconds of one fit (the training alone) per (sample, model)
     empty: dict[str, float]  # seconds of an empty job of each kind
     methods: dict[tuple[str, str], dict[str, tuple[float, dict]]]  # explanation seconds per (sample, model)
 
@@ -196,11 +197,12 @@ class Records:
         return pool if len(pool) else runs[runs["rule"] == rule]
 
     def training_unit(self, sample: str) -> Callable[[str], float]:
-        """The work of one training job of a network on ``sample``: the weight of one retraining."""
+        """The seconds of one fit of a network on ``sample`` (the training alone, as a reduced-set job repeats
+        it; a training job also loads, evaluates and writes): the weight of one retraining."""
 
         def unit(model: str) -> float:
-            pool = self.pool("train", sample, model)
-            return max(pool["s"].mean() - self.empty["training"], 1e-3) if len(pool) else 1.0
+            same_kind = [sec for (s, m), sec in self.fit_seconds.items() if kind(s) == kind(sample) and m == model]
+            return self.fit_seconds.get((sample, model)) or (sum(same_kind) / len(same_kind) if same_kind else 1.0)
 
         return unit
 
@@ -258,6 +260,7 @@ def work_factor(job: Job, target: dict, records: Records) -> float:
     methods = n_methods(target) / n_methods(measured)
     unit = records.training_unit(sample)
     reduced = reduced_work(target, sample, unit) / max(reduced_work(measured, sample, unit), 1e-9)
+    runs = reduced_work(target, sample, lambda _: 1.0) / max(reduced_work(measured, sample, lambda _: 1.0), 1.0)
     same_kind = [e for (s, m), e in epochs.items() if kind(s) == kind(sample) and m == model]
     trained = epochs.get((sample, model)) or (sum(same_kind) / len(same_kind) if same_kind else 1.0)
     factors = {
@@ -272,7 +275,7 @@ def work_factor(job: Job, target: dict, records: Records) -> float:
         "summary_plots": seeds,
         "decision_ordering": seeds,
         "reduced": jets * reduced,
-        "reduced_summary": seeds * reduced,
+        "reduced_summary": seeds * runs,  # tables over the retrained networks, whatever their cost
         "efp": jets * efp_count(target) / efp_count(measured),
         "efp_search": jets * efp_fits(target, sample) / max(efp_fits(measured, sample), 1),
         "efp_summary": seeds,
@@ -333,7 +336,8 @@ def read_records(results: Path) -> Records:
     return Records(
         measured_runs(results),
         study_config(results),
-        measured_epochs(results),
+        measured_trainings(results, "epochs"),
+        measured_trainings(results, "train_seconds"),
         empty_job_seconds(results),
         explanation_records(results),
     )

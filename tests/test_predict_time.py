@@ -101,7 +101,7 @@ def test_explain_work_scales_each_method_by_its_passes():
     measured = validate_config({"samples": ["toy"], "models": ["xaug_dnn"], "relevance": relevance})
     seconds = {"z": (1.0, {}), "integrated_gradients": (2.0, {"ig_steps": 32})}
     seconds |= {"shapley": (3.0, {"shapley_samples": 25})}
-    records = predict_time.Records(pd.DataFrame(), measured, {}, {}, {("toy-overlap0", "xaug_dnn"): seconds})
+    records = predict_time.Records(pd.DataFrame(), measured, {}, {}, {}, {("toy-overlap0", "xaug_dnn"): seconds})
     relevance |= {"rules": ["z", "epsilon"], "ig_steps": 64, "shapley_samples": 50}
     target = validate_config({"samples": ["toy"], "models": ["xaug_dnn"], "relevance": relevance})
     job = Job("explain", {"sample": "toy-overlap0", "model": "xaug_dnn"}, [], [])
