@@ -7,7 +7,7 @@ import torch
 
 from xaugjets.aggregation import occlusion_table
 from xaugjets.io import write_h5
-from xaugjets.models import build_model
+from xaugjets.models import build_model, input_tensors
 from xaugjets.occlusion import occlusion_logits, variants
 
 SHAPES = {"grid": 16, "n_particles": 20, "n_particle_features": 5, "n_xaug": 3, "dropout": 0.2, "head_dropout": 0.0}
@@ -58,3 +58,29 @@ def test_particle_mask_channel_is_not_occluded():
     net = build_model("cnn1d", **SHAPES)
     found = variants(net, [], ["pt", "eta", "phi", "charge", "is_particle"])
     assert {f for f, _, _, _ in found} == {"particles:pt", "particles:eta", "particles:phi", "particles:charge"}
+
+
+def test_image_network_extracts_once_with_the_same_logits():
+    """cnn2d_xaug: the XAUG variants reuse one extraction per batch; every logit equals the masked forward."""
+    torch.manual_seed(3)
+    net = build_model("cnn2d_xaug", **SHAPES).eval()
+    rng = np.random.default_rng(2)
+    n = 70
+    arrays = {
+        "image": rng.exponential(size=(n, 16, 16)).astype(np.float32),
+        "xaug_scaled": rng.uniform(size=(n, 3)).astype(np.float32),
+        "label": (np.arange(n) % 2).astype(np.int8),
+    }
+    means = {"image": arrays["image"].mean(axis=0), "xaug": np.array([0.2, 0.5, 0.7], dtype=np.float32)}
+    found, masked = occlusion_logits(net, arrays, means, ["a", "b", "c"], [], batch_size=32)
+    assert len(found) == 2 + 6  # the image (zero, mean) and three XAUG variables (zero, mean)
+    for v, (feature, mask, key, column) in enumerate(found):
+        image, xaug = (t.clone() for t in input_tensors(arrays, net.inputs))
+        fill = 0.0 if mask == "zero" else None
+        if key == "image":
+            image[:] = fill if fill is not None else torch.as_tensor(means["image"])
+        else:
+            xaug[:, column] = fill if fill is not None else float(means["xaug"][column])
+        with torch.no_grad():
+            expected = np.concatenate([net(image[s : s + 32], xaug[s : s + 32]).numpy() for s in range(0, n, 32)])
+        np.testing.assert_array_equal(masked[v], expected, err_msg=f"{feature} {mask}")

@@ -13,11 +13,14 @@ activation summed over positions first.  A layer silent for a class (A = 0 every
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
+
+if TYPE_CHECKING:  # the summary jobs read the tables (``sparsity``) without torch: imported where used
+    import torch
+    from torch import nn
 
 QUIET_RNA = 0.2  # a node below this relative activity counts as quiet (the interaction-network study's cut)
 
@@ -30,6 +33,9 @@ def activation_sums(
     Each ReLU must run once per forward pass (as in every ``models`` network); a reused one would mix
     layers, so it is refused.
     """
+    import torch
+    from torch import nn
+
     labels = np.asarray(labels).ravel()
     if len(labels) != len(inputs[0]):
         raise ValueError(f"{len(labels)} labels for {len(inputs[0])} jets")

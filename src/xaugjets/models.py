@@ -53,12 +53,18 @@ class TaggerNet(nn.Module):
         self.head = dense_head(n_flat + (n_xaug if "xaug" in inputs else 0))
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-        parts = []
-        if self.extractor is not None:
-            features = self.extractor(tensors[0])
-            parts.append(features.reshape(features.shape[0], -1))
-        if "xaug" in self.inputs:
-            parts.append(tensors[-1])
+        features = self.features(tensors[0]) if self.extractor is not None else None
+        return self.head_logit(features, tensors[-1] if "xaug" in self.inputs else None)
+
+    def features(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The extractor's output for the image or particle input, flattened per jet."""
+        features = self.extractor(tensor)
+        return features.reshape(features.shape[0], -1)
+
+    def head_logit(self, features: torch.Tensor | None, xaug: torch.Tensor | None) -> torch.Tensor:
+        """The logit from the extracted features and the XAUG inputs (either may be absent): a change of
+        an XAUG input reaches only this part, so occlusion extracts once for all of them."""
+        parts = [part for part in (features, xaug) if part is not None]
         joined = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
         return self.head(self.head_dropout(joined)).squeeze(-1)
 

@@ -24,14 +24,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 from scipy import stats
-from torch import nn
 
-from .attribution import AttributionMethod, MethodSettings
+if TYPE_CHECKING:  # the tables of the summary jobs need neither torch nor captum: imported where used
+    import torch
+    from torch import nn
+
+    from .attribution import AttributionMethod, MethodSettings
 
 COLUMNS = ["method", "randomized", "layer", "spearman", "spearman_abs", "n_jets"]
 SURVIVES = 0.5  # mean map correlation above which a fully randomized network still "explains" alike
@@ -59,6 +62,8 @@ def parametrized_layers(net: nn.Module) -> list[str]:
 
 def randomized(net: nn.Module, layers: Sequence[str], seed: int) -> nn.Module:
     """A copy of ``net`` whose ``layers`` are re-initialized (seeded, the layer's own initialization)."""
+    import torch
+
     copied = copy.deepcopy(net)
     modules = dict(copied.named_modules())
     generator_state = torch.get_rng_state()
