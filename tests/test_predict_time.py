@@ -71,7 +71,7 @@ def test_settings_the_records_cannot_foresee_are_named():
         }
     )
     notes = predict_time.unforeseen(other, measured)
-    assert notes[0].startswith("training.batch_size is 1024 here but 256")
+    assert notes[0].startswith(f"training.batch_size is 1024 here but {measured['training']['batch_size']}")
     assert len(notes) == 3 and "cnn2d_xaug" in notes[2]
 
 
