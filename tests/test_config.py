@@ -280,3 +280,34 @@ def test_config_docs_check_sees_a_changed_schema(repo, tmp_path):
     assert config_docs("--schema", str(tmp_path / "schema.yaml"), "--output", str(out)).returncode == 0
     assert "| `training.new_knob` | integer | `7` |" in out.read_text()
     assert config_docs("--check", "--schema", str(tmp_path / "schema.yaml"), "--output", str(out)).returncode == 0
+
+
+def readme_settings(text: str) -> list[tuple[str, object]]:
+    """Every ``key.path: value`` of the README's "Common changes" table, value parsed as YAML."""
+    table = text.split("Common changes:", 1)[1].strip().split("\n\n", 1)[0]
+    cells = [line.split("|")[2] for line in table.splitlines() if line.startswith("| ") and line.count("|") >= 3]
+    settings = []
+    for cell in cells:
+        for snippet in re.findall(r"`([a-z_]+(?:\.[a-z_]+)*): ([^`]+)`", cell):
+            settings.append((snippet[0], yaml.safe_load(snippet[1])))
+    return settings
+
+
+def test_readme_common_changes_are_valid_settings(repo, good):
+    """Each setting the README's table of common changes shows passes the schema and lands at its key."""
+    settings = readme_settings((repo / "README.md").read_text())
+    assert len(settings) >= 15, "the README's table of common changes was not found"
+    for path, value in settings:
+        cfg = validate_config(broken(good, path, value))
+        node = cfg
+        for key in path.split("."):
+            node = node[key]
+        assert node == value, path
+
+
+def test_readme_settings_parser_sees_a_typo(good):
+    """The check above can fail: a misspelt key in the table is rejected by the schema, naming it."""
+    text = "Common changes:\n\n| to | set |\n| --- | --- |\n| more seeds | `training.seed: [1, 2]` |\n\nNext"
+    ((path, value),) = readme_settings(text)
+    with pytest.raises(ConfigError, match="training"):
+        validate_config(broken(good, path, value))
